@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources, one per concern; `stack.build` wires them together."""

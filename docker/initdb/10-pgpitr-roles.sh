@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Run by the official image's entrypoint on a new cluster (and by the local drill):
+# creates the backup role (REPLICATION, for WAL-G's remote backups) and the monitoring
+# role (pg_monitor, for postgres_exporter), and lets the backup role connect for
+# replication. Idempotent: running it again resets the two passwords.
+# Input: PGPITR_BACKUP_ROLE/_PASSWORD, PGPITR_MONITOR_ROLE/_PASSWORD, POSTGRES_USER,
+# PGDATA; connects the way the entrypoint does (or through PGHOST/PGPORT when set).
+set -euo pipefail
+
+: "${PGDATA:?PGDATA is not set}"
+: "${PGPITR_BACKUP_ROLE:?PGPITR_BACKUP_ROLE is not set}"
+: "${PGPITR_BACKUP_PASSWORD:?PGPITR_BACKUP_PASSWORD is not set}"
+: "${PGPITR_MONITOR_ROLE:?PGPITR_MONITOR_ROLE is not set}"
+: "${PGPITR_MONITOR_PASSWORD:?PGPITR_MONITOR_PASSWORD is not set}"
+
+psql -v ON_ERROR_STOP=1 --no-psqlrc --username "${POSTGRES_USER:-postgres}" --dbname postgres \
+	--set backup_role="$PGPITR_BACKUP_ROLE" --set backup_password="$PGPITR_BACKUP_PASSWORD" \
+	--set monitor_role="$PGPITR_MONITOR_ROLE" --set monitor_password="$PGPITR_MONITOR_PASSWORD" <<'SQL'
+SELECT format('CREATE ROLE %I', :'backup_role')
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'backup_role') \gexec
+ALTER ROLE :"backup_role" WITH LOGIN REPLICATION PASSWORD :'backup_password';
+SELECT format('CREATE ROLE %I', :'monitor_role')
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'monitor_role') \gexec
+ALTER ROLE :"monitor_role" WITH LOGIN PASSWORD :'monitor_password' CONNECTION LIMIT 5;
+GRANT pg_monitor TO :"monitor_role";
+SQL
+
+hba_line="host replication ${PGPITR_BACKUP_ROLE} all scram-sha-256"
+if ! grep -qxF "$hba_line" "$PGDATA/pg_hba.conf"; then
+	printf '# Added by pgpitr: WAL-G remote base backups\n%s\n' "$hba_line" >>"$PGDATA/pg_hba.conf"
+	psql -v ON_ERROR_STOP=1 --no-psqlrc --username "${POSTGRES_USER:-postgres}" --dbname postgres \
+		-c 'SELECT pg_reload_conf()' >/dev/null
+fi

@@ -1,0 +1,66 @@
+"""Settings of the scheduled base backups and their retention."""
+
+import zoneinfo
+from typing import Literal
+
+from croniter import croniter
+from pydantic import Field, field_validator
+
+from pgpitr.settings.base import SettingsModel
+
+Compression = Literal["lz4", "zstd", "brotli", "lzma"]
+_CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+
+
+def check_schedule(value: str) -> str:
+    """A Kubernetes CronJob schedule: five cron fields or a macro such as @daily."""
+    text = value.strip()
+    if text in _CRON_MACROS:
+        return text
+    if "TZ=" in text:
+        raise ValueError("put the time zone in timeZone, not in the schedule")
+    if len(text.split()) != 5 or not croniter.is_valid(text):
+        raise ValueError(f"{value!r} is not a cron schedule (five fields, e.g. '0 2 * * *')")
+    return text
+
+
+def check_time_zone(value: str) -> str:
+    if value not in zoneinfo.available_timezones():
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. Etc/UTC, Europe/Berlin)")
+    return value
+
+
+class RetentionSettings(SettingsModel):
+    """Keep at least `fullBackups` full backups and everything needed to recover to any
+    point of the last `days` days."""
+
+    full_backups: int = Field(7, ge=1, le=1000)
+    days: int = Field(30, ge=1, le=3650)
+
+
+class BackupSettings(SettingsModel):
+    schedule: str = "0 2 * * *"
+    time_zone: str = "Etc/UTC"
+    retention: RetentionSettings = RetentionSettings()
+    compression: Compression = "lz4"
+    delta_max_steps: int = Field(0, ge=0, le=0)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return check_schedule(value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        return check_time_zone(value)
+
+    @field_validator("delta_max_steps", mode="before")
+    @classmethod
+    def _no_deltas(cls, value: object) -> object:
+        if value not in (0, "0"):
+            raise ValueError(
+                "must be 0: pgpitr takes base backups in WAL-G's remote mode (over the"
+                " replication protocol, from any node), which has no delta backups"
+            )
+        return value

@@ -1,0 +1,120 @@
+"""Helpers the container scripts call: `python3 -m pgpitr_runtime COMMAND`.
+
+Input comes from environment variables (names in pgpitr_runtime.names) and, for
+commands that read a backup list, from `wal-g backup-list --detail --json` on stdin.
+Results go to stdout; a bad input ends with one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from pgpitr_runtime import names
+from pgpitr_runtime.backups import AUTO, BackupChoiceError, choose_backup, parse_backup_list
+from pgpitr_runtime.recovery import (
+    RecoveryInputError,
+    RecoveryOptions,
+    RecoveryTarget,
+    check_action_applies,
+    recovery_settings,
+    render_settings,
+)
+from pgpitr_runtime.retention import RetentionPolicy, plan_retention
+
+USAGE_ERROR = 2
+
+
+def _require(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "")
+    if not value:
+        raise RecoveryInputError(f"{name} is not set")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("true", "on", "1", "yes"):
+        return True
+    if raw in ("false", "off", "0", "no"):
+        return False
+    raise RecoveryInputError(f"{name} must be true or false, got {raw!r}")
+
+
+def target_from_env(env: Mapping[str, str]) -> tuple[RecoveryTarget, RecoveryOptions]:
+    target = RecoveryTarget.parse(
+        _require(env, names.PGPITR_RECOVERY_TARGET_KIND), env.get(names.PGPITR_RECOVERY_TARGET_VALUE)
+    )
+    options = RecoveryOptions(
+        inclusive=_bool(env, names.PGPITR_RECOVERY_INCLUSIVE, True),
+        timeline=env.get(names.PGPITR_RECOVERY_TIMELINE) or "latest",
+        action=env.get(names.PGPITR_RECOVERY_ACTION) or "promote",  # type: ignore[arg-type]
+    )
+    check_action_applies(target, options)
+    return target, options
+
+
+def cmd_check_target(env: Mapping[str, str]) -> str:
+    target, _ = target_from_env(env)
+    return f"{target.kind} {target.value or ''}".strip()
+
+
+def cmd_choose_backup(env: Mapping[str, str]) -> str:
+    target, _ = target_from_env(env)
+    backups = parse_backup_list(sys.stdin.read())
+    return choose_backup(backups, target, env.get(names.PGPITR_RECOVERY_BACKUP) or AUTO).name
+
+
+def cmd_recovery_conf(env: Mapping[str, str]) -> str:
+    target, options = target_from_env(env)
+    command = f'{_require(env, names.PGPITR_WAL_FETCH_COMMAND)} "%f" "%p"'
+    return render_settings(recovery_settings(target, options, command)).rstrip("\n")
+
+
+def cmd_retention_plan(env: Mapping[str, str]) -> str:
+    policy = RetentionPolicy(
+        full_backups=int(_require(env, names.PGPITR_RETENTION_FULL_BACKUPS)),
+        days=int(_require(env, names.PGPITR_RETENTION_DAYS)),
+    )
+    plan = plan_retention(parse_backup_list(sys.stdin.read()), policy, datetime.now(UTC))
+    kept = plan.keep_from.name if plan.keep_from else "all"
+    print(f"retention: keeping {kept} and newer ({plan.reason})", file=sys.stderr)
+    return "\n".join(plan.delete_args)
+
+
+def cmd_newest_backup(env: Mapping[str, str]) -> str:
+    backups = parse_backup_list(sys.stdin.read())
+    if not backups:
+        raise BackupChoiceError("the archive holds no base backup")
+    return backups[-1].name
+
+
+COMMANDS: dict[str, Callable[[Mapping[str, str]], str]] = {
+    "check-target": cmd_check_target,
+    "choose-backup": cmd_choose_backup,
+    "recovery-conf": cmd_recovery_conf,
+    "retention-plan": cmd_retention_plan,
+    "newest-backup": cmd_newest_backup,
+}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0] not in COMMANDS:
+        print(f"usage: python3 -m pgpitr_runtime {{{'|'.join(COMMANDS)}}}", file=sys.stderr)
+        return USAGE_ERROR
+    try:
+        output = COMMANDS[argv[0]](os.environ)
+    except (RecoveryInputError, BackupChoiceError, ValueError, KeyError) as error:
+        print(f"pgpitr: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    if output:
+        print(output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

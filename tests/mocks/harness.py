@@ -1,0 +1,145 @@
+"""Runs the Pulumi program under pulumi.runtime.set_mocks and records every resource.
+
+No CLI, no cloud: the mocks echo inputs back as outputs and fill in the few computed
+values the program reads (ARNs, bucket names, image digests).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
+from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.stack import run_pulumi_func
+
+from components.stack import StackOutputs, build
+from components.stack_config import load_settings
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """Mocked inputs keep Pulumi's secret envelope; tests look at the plain value."""
+    if isinstance(value, dict):
+        if value.get("4dabf18193072939515e22adb298388d") == SECRET_SIG:
+            return unwrap_secrets(value.get("value"))
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("4dabf18193072939515e22adb298388d") == SECRET_SIG
+
+
+@dataclass
+class Resource:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    raw_inputs: dict[str, Any]
+
+    def json(self, key: str) -> Any:
+        value = self.inputs[key]
+        return json.loads(value) if isinstance(value, str) else value
+
+
+@dataclass
+class RecordingMocks(pulumi.runtime.Mocks):
+    resources: list[Resource] = field(default_factory=list)
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        raw = dict(args.inputs)
+        inputs = unwrap_secrets(raw)
+        self.resources.append(Resource(args.typ, args.name, inputs, raw))
+        outputs = dict(raw)
+        name = args.name
+        if args.typ == "aws:s3/bucket:Bucket":
+            bucket = inputs.get("bucket") or f"{name}-a1b2c3d"
+            outputs |= {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+        elif args.typ == "aws:kms/key:Key":
+            outputs |= {"arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{name}-0000", "keyId": f"{name}-0000"}
+        elif args.typ == "aws:iam/role:Role":
+            outputs |= {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "name": name}
+        elif args.typ == "aws:ecr/repository:Repository":
+            outputs |= {
+                "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}",
+                "registryId": ACCOUNT,
+            }
+        elif args.typ == "docker-build:index:Image":
+            repository = str(inputs["tags"][0]).split(":")[0]
+            outputs |= {"ref": f"{repository}@sha256:{'ab' * 32}", "digest": f"sha256:{'ab' * 32}"}
+        elif args.typ.startswith("kubernetes:"):
+            metadata = dict(inputs.get("metadata") or {})
+            metadata.setdefault("name", name)
+            outputs["metadata"] = metadata
+        return f"{name}-id", outputs
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": REGION, "name": REGION, "id": REGION}, []
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/test", "id": ACCOUNT}, []
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {"userName": "AWS", "password": "ecr-token", "authorizationToken": "x", "id": REGION}, []
+        return {}, []
+
+
+@dataclass
+class Recorded:
+    resources: list[Resource]
+    outputs: dict[str, Any]
+
+    def of_type(self, type_token: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str, name: str | None = None) -> Resource:
+        found = [r for r in self.of_type(type_token) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {type_token} {name or ''}, found {[r.name for r in found]}"
+        return found[0]
+
+
+def stack_file_config(stack: str = "dev") -> dict[str, str]:
+    """The stack file's config as the CLI passes it: objects and numbers as JSON strings."""
+    document = yaml.safe_load((REPOSITORY_ROOT / f"Pulumi.{stack}.yaml").read_text())
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in document["config"].items()}
+
+
+def _resolve(value: Any) -> Any:
+    if isinstance(value, pulumi.Output):
+        return _sync_await(value.future())
+    return value
+
+
+def run_program(
+    config: Mapping[str, Any],
+    secret_keys: list[str] | None = None,
+    program: Callable[[], StackOutputs] | None = None,
+    stack: str = "dev",
+) -> Recorded:
+    """Runs the program with `config` (values as the CLI gives them) and records it."""
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="pgpitr", stack=stack, preview=False)
+    pulumi.runtime.set_all_config(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}, secret_keys or []
+    )
+    holder: dict[str, StackOutputs] = {}
+
+    def main() -> None:
+        holder["outputs"] = (program or (lambda: build(load_settings())))()
+
+    _sync_await(run_pulumi_func(main))
+    outputs = {name: _resolve(value) for name, value in vars(holder["outputs"]).items()}
+    return Recorded(mocks.resources, outputs)

@@ -1,0 +1,252 @@
+"""Bad stack configuration ends with one line naming the key: never a traceback, never
+a silent default."""
+
+import json
+from typing import Any
+
+import pytest
+
+from pgpitr.settings import SettingsError, parse_settings
+from tests.mocks.harness import stack_file_config
+
+IRSA = {
+    "mode": "irsa",
+    "oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC",
+    "oidcIssuerUrl": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC",
+}
+RESTORE_ON = {"enabled": True, "target": {"latest": True}}
+
+
+def restore(**fields: Any) -> dict[str, Any]:
+    return {"restore": {"enabled": True, **fields}}
+
+
+# (case id, config overrides, key the error must name, words the error must contain)
+BAD_CONFIGS: list[tuple[str, dict[str, Any], str, str]] = [
+    ("unknown top-level key", {"namepsace": "db"}, "pgpitr:namepsace", "did you mean namespace"),
+    ("unknown nested key", {"storage": {"sise": "10Gi"}}, "pgpitr:storage.sise", "did you mean size"),
+    (
+        "unknown deeply nested key",
+        {"backup": {"retention": {"fullbackups": 3}}},
+        "pgpitr:backup.retention.fullbackups",
+        "did you mean fullBackups",
+    ),
+    ("namespace not a DNS label", {"namespace": "Data_Base"}, "pgpitr:namespace", "namespace name"),
+    ("unsupported postgres", {"postgresVersion": 14}, "pgpitr:postgresVersion", "15, 16, 17"),
+    ("postgres version not a number", {"postgresVersion": "sixteen"}, "pgpitr:postgresVersion", "integer"),
+    ("unknown walg release", {"walgVersion": "v2.0.1"}, "pgpitr:walgVersion", "v3.0.9"),
+    ("archive timeout too small", {"archiveTimeout": 0}, "pgpitr:archiveTimeout", "greater than or equal to 10"),
+    ("archive timeout not a number", {"archiveTimeout": "5m"}, "pgpitr:archiveTimeout", "integer"),
+    ("irsa without arns", {"identity": {"mode": "irsa"}}, "pgpitr:identity.oidcProviderArn", "required"),
+    (
+        "irsa with a malformed arn",
+        {"identity": {**IRSA, "oidcProviderArn": "arn:aws:iam::1:role/x"}},
+        "pgpitr:identity.oidcProviderArn",
+        "pattern",
+    ),
+    ("pod identity without cluster", {"identity": {"mode": "podIdentity"}}, "pgpitr:identity.clusterName", "required"),
+    ("unknown identity mode", {"identity": {"mode": "magic"}}, "pgpitr:identity", "irsa"),
+    (
+        "static keys in plain text",
+        {
+            "identity": {
+                "mode": "staticKeys",
+                "accessKeyId": "AKIAABCDEFGHIJKLMNOP",
+                "secretAccessKey": "abcdefghijklmnopqrstuvwx",
+            }
+        },
+        "pgpitr:identity.secretAccessKey",
+        "secret",
+    ),
+    ("bad storage size", {"storage": {"size": "50GB"}}, "pgpitr:storage.size", "50Gi"),
+    ("storage too small", {"storage": {"size": "100Mi"}}, "pgpitr:storage.size", "at least 1Gi"),
+    (
+        "limits below requests",
+        {"resources": {"requests": {"cpu": "2", "memory": "1Gi"}}},
+        "pgpitr:resources.limits.cpu",
+        "below requests.cpu",
+    ),
+    (
+        "memory in millis",
+        {"resources": {"requests": {"cpu": "1", "memory": "100m"}, "limits": {"cpu": "1", "memory": "2Gi"}}},
+        "pgpitr:resources.requests.memory",
+        "not a size",
+    ),
+    ("bad cron schedule", {"backup": {"schedule": "0 2 * *"}}, "pgpitr:backup.schedule", "cron"),
+    ("cron with seconds", {"backup": {"schedule": "0 0 2 * * *"}}, "pgpitr:backup.schedule", "five fields"),
+    ("unknown time zone", {"backup": {"timeZone": "Mars/Olympus"}}, "pgpitr:backup.timeZone", "IANA"),
+    ("unknown compression", {"backup": {"compression": "gzip"}}, "pgpitr:backup.compression", "lz4"),
+    (
+        "retention below one",
+        {"backup": {"retention": {"fullBackups": 0}}},
+        "pgpitr:backup.retention.fullBackups",
+        "greater than or equal to 1",
+    ),
+    (
+        "retention days zero",
+        {"backup": {"retention": {"days": 0}}},
+        "pgpitr:backup.retention.days",
+        "greater than or equal to 1",
+    ),
+    ("delta backups in remote mode", {"backup": {"deltaMaxSteps": 3}}, "pgpitr:backup.deltaMaxSteps", "remote mode"),
+    (
+        "postgresql sets archive_command",
+        {"postgresql": {"archive_command": "/bin/true"}},
+        "pgpitr:postgresql",
+        "archive_command is set by pgpitr",
+    ),
+    (
+        "postgresql sets archive_mode",
+        {"postgresql": {"archive_mode": "off"}},
+        "pgpitr:postgresql",
+        "archive_mode is set by pgpitr",
+    ),
+    (
+        "postgresql bad parameter name",
+        {"postgresql": {"Shared Buffers": "1GB"}},
+        "pgpitr:postgresql",
+        "not a PostgreSQL parameter",
+    ),
+    ("bad bucket name", {"bucket": {"name": "My_Bucket"}}, "pgpitr:bucket.name", "S3 bucket name"),
+    (
+        "object lock without days",
+        {"bucket": {"objectLock": {"mode": "COMPLIANCE"}}},
+        "pgpitr:bucket.objectLock.days",
+        "required",
+    ),
+    (
+        "object lock bad mode",
+        {"bucket": {"objectLock": {"mode": "STRICT", "days": 7}}},
+        "pgpitr:bucket.objectLock.mode",
+        "GOVERNANCE",
+    ),
+    ("image platform unknown", {"image": {"platforms": ["windows/amd64"]}}, "pgpitr:image.platforms.0", "linux/amd64"),
+    (
+        "monitoring lag too small",
+        {"monitoring": {"archiveLagSeconds": 5}},
+        "pgpitr:monitoring.archiveLagSeconds",
+        "greater than or equal to 60",
+    ),
+    ("restore enabled without target", restore(), "pgpitr:restore.target", "required"),
+    ("restore two targets", restore(target={"xid": 1000, "lsn": "0/3000000"}), "pgpitr:restore.target", "exactly one"),
+    ("restore empty target", restore(target={}), "pgpitr:restore.target", "exactly one"),
+    (
+        "restore time without offset",
+        restore(target={"time": "2026-02-09 12:00:00"}),
+        "pgpitr:restore.target.time",
+        "no timezone offset",
+    ),
+    ("restore time not a time", restore(target={"time": "yesterday"}), "pgpitr:restore.target.time", "RFC 3339"),
+    ("restore malformed lsn", restore(target={"lsn": "16-B374D848"}), "pgpitr:restore.target.lsn", "LSN"),
+    ("restore negative xid", restore(target={"xid": -5}), "pgpitr:restore.target.xid", "transaction id"),
+    (
+        "restore unknown target kind",
+        restore(target={"timestamp": "2026-02-09T12:00:00Z"}),
+        "pgpitr:restore.target.timestamp",
+        "unknown key",
+    ),
+    ("restore unknown action", restore(target={"latest": True}, action="resume"), "pgpitr:restore.action", "promote"),
+    (
+        "restore pause with latest",
+        restore(target={"latest": True}, action="pause"),
+        "pgpitr:restore.action",
+        "must be promote",
+    ),
+    (
+        "restore illegal backup name",
+        restore(target={"latest": True}, backup="newest"),
+        "pgpitr:restore.backup",
+        "not a backup",
+    ),
+    (
+        "restore bad timeline",
+        restore(target={"latest": True}, timeline="previous"),
+        "pgpitr:restore.timeline",
+        "not a timeline",
+    ),
+    (
+        "restore name clashes with primary",
+        restore(target={"latest": True}, name="postgres"),
+        "pgpitr:restore.name",
+        "differ",
+    ),
+    (
+        "restore name not a DNS label",
+        restore(target={"latest": True}, name="Restored_DB"),
+        "pgpitr:restore.name",
+        "Kubernetes name",
+    ),
+]
+
+
+def _raw(overrides: dict[str, Any]) -> dict[str, str]:
+    raw = stack_file_config()
+    for key, value in overrides.items():
+        raw[f"pgpitr:{key}"] = value if isinstance(value, str) else json.dumps(value)
+    return raw
+
+
+def test_the_table_is_long_enough() -> None:
+    assert len({case[0] for case in BAD_CONFIGS}) >= 25
+
+
+@pytest.mark.parametrize(("case", "overrides", "key", "words"), BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
+def test_bad_config_fails_with_one_line_naming_the_key(
+    case: str, overrides: dict[str, Any], key: str, words: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(_raw(overrides))
+    message = str(raised.value)
+    assert "\n" not in message
+    assert f"{key}:" in message, message
+    assert words in message, message
+    assert message.startswith("invalid stack config: ")
+
+
+def test_shipped_dev_stack_is_valid() -> None:
+    settings = parse_settings(stack_file_config())
+    assert settings.namespace == "database"
+    assert settings.identity.mode == "irsa"
+
+
+def test_defaults_match_the_contract() -> None:
+    settings = parse_settings({"pgpitr:identity": json.dumps(IRSA)})
+    assert settings.namespace == "database"
+    assert settings.postgres_version == 16
+    assert settings.walg_version == "v3.0.9"
+    assert settings.archive_timeout == 60
+    assert settings.image.platforms == ["linux/amd64"] and settings.image.push
+    assert settings.bucket.noncurrent_version_expiration_days == 30 and not settings.bucket.force_destroy
+    assert settings.bucket.object_lock is None
+    assert settings.storage.size == "50Gi"
+    assert (settings.resources.requests.cpu, settings.resources.requests.memory) == ("500m", "1Gi")
+    assert (settings.resources.limits.cpu, settings.resources.limits.memory) == ("1000m", "2Gi")
+    assert settings.backup.schedule == "0 2 * * *" and settings.backup.time_zone == "Etc/UTC"
+    assert (settings.backup.retention.full_backups, settings.backup.retention.days) == (7, 30)
+    assert settings.backup.compression == "lz4" and settings.backup.delta_max_steps == 0
+    assert settings.monitoring.enabled and settings.monitoring.rule_labels == {"release": "kube-prometheus-stack"}
+    assert (settings.monitoring.archive_lag_seconds, settings.monitoring.backup_max_age_hours) == (600, 26)
+    assert not settings.restore.enabled and settings.restore.name == "postgres-restored"
+
+
+def test_other_namespaces_are_not_ours() -> None:
+    settings = parse_settings(
+        {"pgpitr:identity": json.dumps(IRSA), "aws:region": "eu-west-1", "kubernetes:context": "prod"}
+    )
+    assert settings.namespace == "database"
+
+
+def test_static_keys_accepted_when_secret() -> None:
+    identity = {
+        "mode": "staticKeys",
+        "accessKeyId": "AKIAABCDEFGHIJKLMNOP",
+        "secretAccessKey": "abcdefghijklmnopqrstuvwx",
+    }
+    settings = parse_settings({"pgpitr:identity": json.dumps(identity)}, secret_keys={"pgpitr:identity"})
+    assert settings.identity.mode == "staticKeys"
+
+
+def test_restore_target_values_are_normalised() -> None:
+    settings = parse_settings(_raw(restore(target={"lsn": "16/b374d848"})))
+    assert settings.restore.target is not None
+    assert settings.restore.target.to_target().value == "16/B374D848"
