@@ -6,15 +6,26 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from components.backup_bucket import BackupBucket
+from components.backup_schedule import BackupSchedule
+from components.database_credentials import DatabaseCredentials
 from components.image import PostgresImage
-from components.storage_role import StorageRole
+from components.postgres_instance import InstanceSpec, PostgresInstance, RestoreSpec
+from components.workload_identity import WorkloadIdentity
+from pgpitr import kubernetes_names as kn
+from pgpitr.container_env import restore_settings_environment
 from pgpitr.iam_policies import PrefixGrant, storage_policy
+from pgpitr.postgresql_conf import render_postgresql_conf
 from pgpitr.settings import StackSettings
 from pgpitr.settings.aws import StaticKeysIdentity
 from pgpitr.settings.stack import PRIMARY_NAME
 from pgpitr.versions import WALG_RELEASES
+from pgpitr.walg_env import ArchiveLocation, walg_environment
+
+RESTORED_STARTUP_SECONDS = 24 * 3600
+"""Replaying a day of WAL can take hours; the startup probe must not kill it."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,10 @@ class StackOutputs:
     role_arn: pulumi.Output[str] | None
     kms_key_arn: pulumi.Output[str]
     image: pulumi.Output[str]
+    namespace: pulumi.Output[str]
+    primary_host: pulumi.Output[str]
+    restored_host: pulumi.Output[str] | None
+    restored_walg_s3_prefix: pulumi.Output[str] | None
 
     def export(self) -> None:
         pulumi.export("bucketName", self.bucket_name)
@@ -31,6 +46,10 @@ class StackOutputs:
         pulumi.export("roleArn", self.role_arn)
         pulumi.export("kmsKeyArn", self.kms_key_arn)
         pulumi.export("image", self.image)
+        pulumi.export("namespace", self.namespace)
+        pulumi.export("primaryHost", self.primary_host)
+        pulumi.export("restoredHost", self.restored_host)
+        pulumi.export("restoredWalgS3Prefix", self.restored_walg_s3_prefix)
 
 
 def archive_prefix(instance: str) -> str:
@@ -38,33 +57,133 @@ def archive_prefix(instance: str) -> str:
     return f"{pulumi.get_stack()}/{instance}"
 
 
+@dataclass(frozen=True)
+class Storage:
+    """The bucket and key, resolved once, for building archive locations and policies."""
+
+    bucket: BackupBucket
+    region: pulumi.Output[str]
+    partition: pulumi.Output[str]
+
+    def location(self, prefix: str) -> ArchiveLocation[pulumi.Output[str]]:
+        return ArchiveLocation(
+            walg_prefix=self.bucket.bucket_name.apply(lambda b: f"s3://{b}/{prefix}"),
+            kms_key_id=self.bucket.kms_key_arn,
+            region=self.region,
+        )
+
+    def policy(self, grants: list[PrefixGrant]) -> pulumi.Output[str]:
+        return pulumi.Output.all(self.bucket.bucket_name, self.bucket.kms_key_arn, self.partition).apply(
+            lambda v: json.dumps(storage_policy(v[0], v[1], grants, v[2]))
+        )
+
+
+def restored_grants(source_prefix: str, own_prefix: str, archive: bool) -> list[PrefixGrant]:
+    """The restored copy reads the source archive and never writes there."""
+    grants = [PrefixGrant(source_prefix, "read")]
+    if archive:
+        grants.append(PrefixGrant(own_prefix, "read-write"))
+    return grants
+
+
 def build(settings: StackSettings) -> StackOutputs:
     image = PostgresImage(
         "postgres-image", settings.image, settings.postgres_version, WALG_RELEASES[settings.walg_version]
     )
-    bucket = BackupBucket("backups", settings.bucket)
-    partition = aws.get_partition_output().partition
-    primary_prefix = archive_prefix(PRIMARY_NAME)
+    storage = Storage(
+        BackupBucket("backups", settings.bucket),
+        region=aws.get_region_output().region,
+        partition=aws.get_partition_output().partition,
+    )
+    namespace = k8s.core.v1.Namespace(
+        "namespace",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=settings.namespace,
+            labels={
+                kn.MANAGED_BY_LABEL: "pgpitr",
+                # Every pgpitr pod meets the restricted Pod Security Standard; enforce it.
+                "pod-security.kubernetes.io/enforce": "restricted",
+            },
+        ),
+    )
+    ns = namespace.metadata.name
+    static_keys = settings.identity if isinstance(settings.identity, StaticKeysIdentity) else None
+    DatabaseCredentials("postgres-credentials", ns, static_keys)
+    compression = settings.backup.compression
 
-    role_arn: pulumi.Output[str] | None = None
-    if not isinstance(settings.identity, StaticKeysIdentity):
-        policy = pulumi.Output.all(bucket.bucket_name, bucket.kms_key_arn, partition).apply(
-            lambda values: json.dumps(
-                storage_policy(values[0], values[1], [PrefixGrant(primary_prefix, "read-write")], values[2])
+    primary_prefix = archive_prefix(PRIMARY_NAME)
+    primary_location = storage.location(primary_prefix)
+    primary_identity = WorkloadIdentity(
+        PRIMARY_NAME, settings, ns, storage.policy([PrefixGrant(primary_prefix, "read-write")])
+    )
+    primary_walg_env = walg_environment(primary_location, compression)
+    primary = PostgresInstance(
+        InstanceSpec(
+            name=PRIMARY_NAME,
+            namespace=ns,
+            image=image.ref,
+            postgresql_conf=render_postgresql_conf(settings.archive_timeout, settings.postgresql.root),
+            walg_env=primary_walg_env,
+            credential_env=primary_identity.credential_env,
+            service_account=primary_identity.service_account,
+            storage=settings.storage,
+            resources=settings.resources,
+        )
+    )
+    BackupSchedule(
+        kn.backup_cronjob(PRIMARY_NAME),
+        namespace=ns,
+        image=image.ref,
+        primary_host=primary.host,
+        settings=settings.backup,
+        walg_env=primary_walg_env,
+        credential_env=primary_identity.credential_env,
+        service_account=primary_identity.service_account,
+    )
+
+    restored_host: pulumi.Output[str] | None = None
+    restored_prefix_output: pulumi.Output[str] | None = None
+    restore = settings.restore
+    if restore.enabled and restore.target is not None:
+        own_prefix = archive_prefix(restore.name)
+        restored_location = storage.location(own_prefix)
+        restored_identity = WorkloadIdentity(
+            restore.name, settings, ns, storage.policy(restored_grants(primary_prefix, own_prefix, restore.archive))
+        )
+        target = restore.target.to_target()
+        restored_walg_env = walg_environment(restored_location, compression)
+        restored = PostgresInstance(
+            InstanceSpec(
+                name=restore.name,
+                namespace=ns,
+                image=image.ref,
+                postgresql_conf=render_postgresql_conf(
+                    settings.archive_timeout, settings.postgresql.root, archive=restore.archive
+                ),
+                walg_env=restored_walg_env,
+                credential_env=restored_identity.credential_env,
+                service_account=restored_identity.service_account,
+                storage=settings.storage,
+                resources=settings.resources,
+                restore=RestoreSpec(
+                    source_walg_prefix=primary_location.walg_prefix,
+                    recovery_env=restore_settings_environment(restore),
+                    target_summary=f"{target.kind}={target.value or 'true'} backup={restore.backup}",
+                ),
+                startup_seconds=RESTORED_STARTUP_SECONDS,
             )
         )
-        role_arn = StorageRole(
-            f"{pulumi.get_stack()}-{PRIMARY_NAME}-walg",
-            settings.identity,
-            settings.namespace,
-            [PRIMARY_NAME],
-            policy,
-        ).arn
+        restored_host = restored.host
+        restored_prefix_output = restored_location.walg_prefix
 
     return StackOutputs(
-        bucket_name=bucket.bucket_name,
-        walg_s3_prefix=bucket.bucket_name.apply(lambda b: f"s3://{b}/{primary_prefix}"),
-        role_arn=role_arn,
-        kms_key_arn=bucket.kms_key_arn,
+        bucket_name=storage.bucket.bucket_name,
+        walg_s3_prefix=primary_location.walg_prefix,
+        role_arn=primary_identity.role_arn,
+        kms_key_arn=storage.bucket.kms_key_arn,
         image=image.ref,
+        namespace=ns,
+        primary_host=primary.host,
+        restored_host=restored_host,
+        restored_walg_s3_prefix=restored_prefix_output,
     )

@@ -20,7 +20,7 @@ class ArchiveLocation(Generic[V]):
     walg_prefix: V
     """s3://bucket/prefix"""
     kms_key_id: V
-    region: str
+    region: V
     endpoint: str | None = None
     """Only for S3-compatible servers (the drill); AWS needs none."""
 

@@ -15,8 +15,8 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
-from pulumi.runtime.sync_await import _sync_await
 from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
 
 from components.stack import StackOutputs, build
 from components.stack_config import load_settings
@@ -40,6 +40,11 @@ def unwrap_secrets(value: Any) -> Any:
 
 def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get("4dabf18193072939515e22adb298388d") == SECRET_SIG
+
+
+def all_values_secret(mapping: Any) -> bool:
+    """True when a mapping is secret as a whole or value by value."""
+    return is_secret(mapping) or (isinstance(mapping, dict) and all(is_secret(v) for v in mapping.values()))
 
 
 @dataclass
@@ -79,6 +84,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         elif args.typ == "docker-build:index:Image":
             repository = str(inputs["tags"][0]).split(":")[0]
             outputs |= {"ref": f"{repository}@sha256:{'ab' * 32}", "digest": f"sha256:{'ab' * 32}"}
+        elif args.typ == "random:index/randomPassword:RandomPassword":
+            outputs |= {"result": f"generated-{name}"}
         elif args.typ.startswith("kubernetes:"):
             metadata = dict(inputs.get("metadata") or {})
             metadata.setdefault("name", name)
@@ -143,3 +150,35 @@ def run_program(
     _sync_await(run_pulumi_func(main))
     outputs = {name: _resolve(value) for name, value in vars(holder["outputs"]).items()}
     return Recorded(mocks.resources, outputs)
+
+
+def _ints(value: Any) -> Any:
+    """The mock monitor turns numbers into floats; Kubernetes integers are whole."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_ints(v) for v in value]
+    return value
+
+
+def kubernetes_objects(recorded: Recorded) -> list[dict[str, Any]]:
+    """Every Kubernetes object the program declares, as the API server would receive it."""
+    return [_ints(r.inputs) for r in recorded.resources if r.type.startswith("kubernetes:")]
+
+
+def containers(pod_spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in pod_spec.get("initContainers", []) + pod_spec["containers"]}
+
+
+def env_of(container: dict[str, Any]) -> dict[str, Any]:
+    """name -> value, or name -> {"secret": name, "key": key} for Secret references."""
+    env: dict[str, Any] = {}
+    for item in container.get("env", []):
+        if "valueFrom" in item:
+            ref = item["valueFrom"]["secretKeyRef"]
+            env[item["name"]] = {"secret": ref["name"], "key": ref["key"]}
+        else:
+            env[item["name"]] = item.get("value")
+    return env

@@ -1,0 +1,104 @@
+"""The base-backup CronJob: WAL-G in remote mode, then retention."""
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.pod_parts import (
+    EnvVar,
+    container_security_context,
+    plain_env,
+    pod_security_context,
+    scratch_mounts,
+    scratch_volumes,
+    secret_env,
+)
+from pgpitr import kubernetes_names as kn
+from pgpitr.container_env import retention_environment
+from pgpitr.settings.backup import BackupSettings
+from pgpitr_runtime import names
+
+JOB_DEADLINE_SECONDS = 6 * 3600
+"""A backup still running after this is stuck; failing it makes the alert fire."""
+
+
+class BackupSchedule(pulumi.ComponentResource):
+    """Runs docker/bin/pgpitr-backup on `backup.schedule` in `backup.timeZone`.
+
+    Remote mode: WAL-G streams the base backup over the replication protocol from the
+    primary's Service as the backup role, so the Job runs on any node and never mounts
+    the primary's ReadWriteOnce volume (the article's CronJob does, and fails whenever
+    it lands on another node). Forbid keeps two backups from overlapping; the Job's pod
+    never restarts in place, so a failure shows as a failed Job."""
+
+    def __init__(
+        self,
+        name: str,
+        namespace: pulumi.Input[str],
+        image: pulumi.Input[str],
+        primary_host: pulumi.Input[str],
+        settings: BackupSettings,
+        walg_env: Mapping[str, pulumi.Input[str]],
+        credential_env: list[EnvVar],
+        service_account: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pgpitr:index:BackupSchedule", name, None, opts)
+        labels = kn.labels(name, "backup")
+        env = plain_env(
+            {
+                names.PGHOST: primary_host,
+                names.PGPORT: str(kn.POSTGRES_PORT),
+                names.PGUSER: names.BACKUP_ROLE,
+                "PGSSLMODE": "prefer",
+                **walg_env,
+                **retention_environment(settings.retention),
+            }
+        )
+        env += [secret_env(names.PGPASSWORD, kn.CREDENTIALS_SECRET, kn.BACKUP_PASSWORD_KEY), *credential_env]
+        k8s.batch.v1.CronJob(
+            f"{name}-cronjob",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels),
+            spec=k8s.batch.v1.CronJobSpecArgs(
+                schedule=settings.schedule,
+                time_zone=settings.time_zone,
+                concurrency_policy="Forbid",
+                starting_deadline_seconds=3600,
+                successful_jobs_history_limit=3,
+                failed_jobs_history_limit=3,
+                job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.batch.v1.JobSpecArgs(
+                        backoff_limit=1,
+                        active_deadline_seconds=JOB_DEADLINE_SECONDS,
+                        template=k8s.core.v1.PodTemplateSpecArgs(
+                            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                            spec=k8s.core.v1.PodSpecArgs(
+                                restart_policy="Never",
+                                service_account_name=service_account,
+                                automount_service_account_token=False,
+                                security_context=pod_security_context(),
+                                containers=[
+                                    k8s.core.v1.ContainerArgs(
+                                        name="backup",
+                                        image=image,
+                                        command=[f"{names.IMAGE_BIN_DIR}/{names.BACKUP_SCRIPT}"],
+                                        env=env,
+                                        resources=k8s.core.v1.ResourceRequirementsArgs(
+                                            requests={"cpu": "250m", "memory": "256Mi"},
+                                            limits={"cpu": "2", "memory": "1Gi"},
+                                        ),
+                                        security_context=container_security_context(),
+                                        volume_mounts=scratch_mounts(),
+                                    )
+                                ],
+                                volumes=scratch_volumes(),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})

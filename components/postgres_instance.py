@@ -1,0 +1,252 @@
+"""One PostgreSQL instance: its postgresql.conf ConfigMap, headless and client Services,
+and a single-replica StatefulSet on the pgpitr image. The primary and the restored
+instance are both this component; the restored one adds an init container that fills
+its empty volume from the archive."""
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.pod_parts import (
+    EnvVar,
+    container_security_context,
+    plain_env,
+    pod_security_context,
+    scratch_mounts,
+    scratch_volumes,
+    secret_env,
+)
+from pgpitr import kubernetes_names as kn
+from pgpitr.container_env import INITDB_ARGS, role_names_environment
+from pgpitr.settings.database import ResourceSettings, StorageSettings
+from pgpitr_runtime import names
+
+CONFIG_PATH = f"{names.IMAGE_CONFIG_DIR}/{names.POSTGRESQL_CONF_FILE}"
+TERMINATION_GRACE_SECONDS = 120
+"""The image stops postgres with SIGINT (fast shutdown); a checkpoint on a busy volume
+can take a while, and being killed mid-shutdown means crash recovery on the next start."""
+
+
+@dataclass(frozen=True)
+class RestoreSpec:
+    """What makes an instance a restored copy: where its data comes from and the target."""
+
+    source_walg_prefix: pulumi.Input[str]
+    recovery_env: dict[str, str]
+    target_summary: str
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    name: str
+    namespace: pulumi.Input[str]
+    image: pulumi.Input[str]
+    postgresql_conf: str
+    walg_env: Mapping[str, pulumi.Input[str]]
+    credential_env: list[EnvVar]
+    service_account: str
+    storage: StorageSettings
+    resources: ResourceSettings
+    restore: RestoreSpec | None = None
+    startup_seconds: int = 3600
+    extra_containers: list[k8s.core.v1.ContainerArgs] = field(default_factory=list)
+    extra_volumes: list[k8s.core.v1.VolumeArgs] = field(default_factory=list)
+
+    @property
+    def data_claim(self) -> str:
+        """The volume claim's name; a restored instance's changes with its target, so a new
+        target gets a new, empty volume (and a new restore) instead of the old data."""
+        if self.restore is None:
+            return kn.DATA_VOLUME
+        digest = hashlib.sha256(self.restore.target_summary.encode()).hexdigest()[:8]
+        return f"{kn.DATA_VOLUME}-{digest}"
+
+
+def pg_isready_probe(period: int, failures: int, timeout: int = 5) -> k8s.core.v1.ProbeArgs:
+    return k8s.core.v1.ProbeArgs(
+        exec_=k8s.core.v1.ExecActionArgs(
+            command=["pg_isready", "--host=127.0.0.1", f"--port={kn.POSTGRES_PORT}", "--dbname=postgres"]
+        ),
+        period_seconds=period,
+        timeout_seconds=timeout,
+        failure_threshold=failures,
+    )
+
+
+def resource_requirements(resources: ResourceSettings) -> k8s.core.v1.ResourceRequirementsArgs:
+    return k8s.core.v1.ResourceRequirementsArgs(
+        requests={"cpu": resources.requests.cpu, "memory": resources.requests.memory},
+        limits={"cpu": resources.limits.cpu, "memory": resources.limits.memory},
+    )
+
+
+def server_env(spec: InstanceSpec) -> list[EnvVar]:
+    """The postgres container: the entrypoint's settings, the role passwords the initdb
+    script needs, and WAL-G's settings (archive_command runs with this environment)."""
+    env = plain_env(
+        {
+            names.PGDATA: names.IMAGE_PGDATA,
+            names.POSTGRES_USER: names.SUPERUSER_ROLE,
+            names.POSTGRES_INITDB_ARGS: INITDB_ARGS,
+            **role_names_environment(),
+        }
+    )
+    env += [
+        secret_env(names.POSTGRES_PASSWORD, kn.CREDENTIALS_SECRET, kn.SUPERUSER_PASSWORD_KEY),
+        secret_env(names.PGPITR_BACKUP_PASSWORD, kn.CREDENTIALS_SECRET, kn.BACKUP_PASSWORD_KEY),
+        secret_env(names.PGPITR_MONITOR_PASSWORD, kn.CREDENTIALS_SECRET, kn.MONITOR_PASSWORD_KEY),
+    ]
+    env += plain_env(spec.walg_env)
+    if spec.restore is not None:
+        env += plain_env({names.PGPITR_SOURCE_WALG_PREFIX: spec.restore.source_walg_prefix})
+    return env + spec.credential_env
+
+
+def restore_init_container(spec: InstanceSpec, restore: RestoreSpec) -> k8s.core.v1.ContainerArgs:
+    env = plain_env({names.PGDATA: names.IMAGE_PGDATA})
+    env += plain_env(spec.walg_env)
+    env += plain_env({names.PGPITR_SOURCE_WALG_PREFIX: restore.source_walg_prefix, **restore.recovery_env})
+    return k8s.core.v1.ContainerArgs(
+        name="restore",
+        image=spec.image,
+        command=[f"{names.IMAGE_BIN_DIR}/{names.RESTORE_SCRIPT}"],
+        env=env + spec.credential_env,
+        resources=resource_requirements(spec.resources),
+        security_context=container_security_context(),
+        volume_mounts=[
+            k8s.core.v1.VolumeMountArgs(name=spec.data_claim, mount_path=names.IMAGE_DATA_MOUNT),
+            *scratch_mounts(),
+        ],
+    )
+
+
+def postgres_container(spec: InstanceSpec) -> k8s.core.v1.ContainerArgs:
+    return k8s.core.v1.ContainerArgs(
+        name="postgres",
+        image=spec.image,
+        # No `command`: the official entrypoint initialises an empty volume and runs
+        # postgres as the postgres user; only the config file is ours.
+        args=["postgres", "-c", f"config_file={CONFIG_PATH}"],
+        ports=[k8s.core.v1.ContainerPortArgs(name="postgres", container_port=kn.POSTGRES_PORT)],
+        env=server_env(spec),
+        resources=resource_requirements(spec.resources),
+        security_context=container_security_context(),
+        startup_probe=pg_isready_probe(period=10, failures=max(1, spec.startup_seconds // 10)),
+        readiness_probe=pg_isready_probe(period=10, failures=3),
+        liveness_probe=pg_isready_probe(period=15, failures=6),
+        volume_mounts=[
+            k8s.core.v1.VolumeMountArgs(name=spec.data_claim, mount_path=names.IMAGE_DATA_MOUNT),
+            k8s.core.v1.VolumeMountArgs(name=kn.CONFIG_VOLUME, mount_path=names.IMAGE_CONFIG_DIR, read_only=True),
+            *scratch_mounts(),
+        ],
+    )
+
+
+class PostgresInstance(pulumi.ComponentResource):
+    """`host` is the client Service's in-cluster DNS name."""
+
+    host: pulumi.Output[str]
+
+    def __init__(self, spec: InstanceSpec, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pgpitr:index:PostgresInstance", spec.name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        name = spec.name
+        labels = kn.labels(name, "database")
+        selector = kn.selector(name)
+
+        config = k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=kn.config_map(name), namespace=spec.namespace, labels=labels),
+            data={names.POSTGRESQL_CONF_FILE: spec.postgresql_conf},
+            opts=child,
+        )
+        headless = k8s.core.v1.Service(
+            f"{name}-headless",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=kn.headless_service(name), namespace=spec.namespace, labels=labels
+            ),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                cluster_ip="None",
+                publish_not_ready_addresses=True,
+                selector=selector,
+                ports=[k8s.core.v1.ServicePortArgs(name="postgres", port=kn.POSTGRES_PORT, target_port="postgres")],
+            ),
+            opts=child,
+        )
+        client = k8s.core.v1.Service(
+            f"{name}-client",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=spec.namespace, labels=labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=selector,
+                ports=[k8s.core.v1.ServicePortArgs(name="postgres", port=kn.POSTGRES_PORT, target_port="postgres")],
+            ),
+            opts=child,
+        )
+
+        annotations = {"pgpitr.io/config-sha256": hashlib.sha256(spec.postgresql_conf.encode()).hexdigest()}
+        init_containers = []
+        if spec.restore is not None:
+            annotations[kn.RESTORE_TARGET_ANNOTATION] = spec.restore.target_summary
+            init_containers.append(restore_init_container(spec, spec.restore))
+        statefulset_metadata_annotations = (
+            {kn.RESTORE_TARGET_ANNOTATION: spec.restore.target_summary} if spec.restore else None
+        )
+
+        k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=name, namespace=spec.namespace, labels=labels, annotations=statefulset_metadata_annotations
+            ),
+            spec=k8s.apps.v1.StatefulSetSpecArgs(
+                replicas=1,
+                service_name=headless.metadata.name,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                pod_management_policy="OrderedReady",
+                update_strategy=k8s.apps.v1.StatefulSetUpdateStrategyArgs(type="RollingUpdate"),
+                # The primary's volume outlives the StatefulSet; a restored copy's is
+                # disposable and goes with it when the target changes.
+                persistent_volume_claim_retention_policy=k8s.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
+                    when_deleted="Delete" if spec.restore else "Retain", when_scaled="Retain"
+                ),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        service_account_name=spec.service_account,
+                        automount_service_account_token=False,
+                        security_context=pod_security_context(),
+                        termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
+                        init_containers=init_containers or None,
+                        containers=[postgres_container(spec), *spec.extra_containers],
+                        volumes=[
+                            k8s.core.v1.VolumeArgs(
+                                name=kn.CONFIG_VOLUME,
+                                config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config.metadata.name),
+                            ),
+                            *scratch_volumes(),
+                            *spec.extra_volumes,
+                        ],
+                    ),
+                ),
+                volume_claim_templates=[
+                    k8s.core.v1.PersistentVolumeClaimArgs(
+                        metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.data_claim, labels=labels),
+                        spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                            access_modes=["ReadWriteOnce"],
+                            storage_class_name=spec.storage.storage_class,
+                            resources=k8s.core.v1.VolumeResourceRequirementsArgs(
+                                requests={"storage": spec.storage.size}
+                            ),
+                        ),
+                    )
+                ],
+            ),
+            # A new target changes the (immutable) claim templates: the provider replaces
+            # the StatefulSet, which must go first because the name stays the same.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=spec.restore is not None),
+        )
+        self.host = pulumi.Output.concat(client.metadata.name, ".", spec.namespace, ".svc")
+        self.register_outputs({"host": self.host})

@@ -1,0 +1,48 @@
+"""Plain (non-secret) environment of pgpitr's containers, shared by the Kubernetes
+components and the local drill, so both run the image's scripts with the same input."""
+
+from pgpitr.settings.backup import RetentionSettings
+from pgpitr.settings.restore import RestoreSettings
+from pgpitr_runtime import names
+from pgpitr_runtime.backups import AUTO
+from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
+
+WAL_FETCH_COMMAND = f"{names.IMAGE_BIN_DIR}/{names.WAL_FETCH_SCRIPT}"
+INITDB_ARGS = "--auth-local=peer --auth-host=scram-sha-256 --data-checksums"
+"""initdb as the entrypoint runs it: no trust anywhere, and page checksums on."""
+
+
+def retention_environment(retention: RetentionSettings) -> dict[str, str]:
+    return {
+        names.PGPITR_RETENTION_FULL_BACKUPS: str(retention.full_backups),
+        names.PGPITR_RETENTION_DAYS: str(retention.days),
+    }
+
+
+def recovery_environment(
+    target: RecoveryTarget,
+    options: RecoveryOptions,
+    backup: str = AUTO,
+    wal_fetch_command: str = WAL_FETCH_COMMAND,
+) -> dict[str, str]:
+    """What pgpitr-restore reads: the target, the backup request and how to recover."""
+    return {
+        names.PGPITR_RECOVERY_TARGET_KIND: target.kind,
+        names.PGPITR_RECOVERY_TARGET_VALUE: target.value or "",
+        names.PGPITR_RECOVERY_BACKUP: backup,
+        names.PGPITR_RECOVERY_INCLUSIVE: "true" if options.inclusive else "false",
+        names.PGPITR_RECOVERY_TIMELINE: options.timeline,
+        names.PGPITR_RECOVERY_ACTION: options.action,
+        names.PGPITR_WAL_FETCH_COMMAND: wal_fetch_command,
+    }
+
+
+def restore_settings_environment(restore: RestoreSettings) -> dict[str, str]:
+    if restore.target is None:
+        raise ValueError("restore.target is not set")
+    return recovery_environment(restore.target.to_target(), restore.options, restore.backup)
+
+
+def role_names_environment() -> dict[str, str]:
+    """The role names the initdb script creates and the backup job logs in as."""
+    return {names.PGPITR_BACKUP_ROLE: names.BACKUP_ROLE, names.PGPITR_MONITOR_ROLE: names.MONITOR_ROLE}

@@ -1,0 +1,50 @@
+"""Names of the Kubernetes objects and keys pgpitr creates, defined once."""
+
+from typing import Final
+
+CREDENTIALS_SECRET: Final = "postgres-credentials"
+SUPERUSER_PASSWORD_KEY: Final = "superuser-password"
+BACKUP_PASSWORD_KEY: Final = "backup-password"
+MONITOR_PASSWORD_KEY: Final = "monitor-password"
+
+AWS_KEYS_SECRET: Final = "aws-credentials"
+AWS_ACCESS_KEY_ID_KEY: Final = "access-key-id"
+AWS_SECRET_ACCESS_KEY_KEY: Final = "secret-access-key"
+
+IRSA_ROLE_ANNOTATION: Final = "eks.amazonaws.com/role-arn"
+APP_LABEL: Final = "app.kubernetes.io/name"
+INSTANCE_LABEL: Final = "app.kubernetes.io/instance"
+COMPONENT_LABEL: Final = "app.kubernetes.io/component"
+MANAGED_BY_LABEL: Final = "app.kubernetes.io/managed-by"
+RESTORE_TARGET_ANNOTATION: Final = "pgpitr.io/recovery-target"
+
+DATA_VOLUME: Final = "data"
+CONFIG_VOLUME: Final = "config"
+SOCKET_VOLUME: Final = "run"
+TMP_VOLUME: Final = "tmp"
+POSTGRES_PORT: Final = 5432
+
+
+def headless_service(instance: str) -> str:
+    return f"{instance}-headless"
+
+
+def config_map(instance: str) -> str:
+    return f"{instance}-config"
+
+
+def backup_cronjob(instance: str) -> str:
+    return f"{instance}-backup"
+
+
+def labels(instance: str, component: str) -> dict[str, str]:
+    return {
+        APP_LABEL: "postgresql",
+        INSTANCE_LABEL: instance,
+        COMPONENT_LABEL: component,
+        MANAGED_BY_LABEL: "pgpitr",
+    }
+
+
+def selector(instance: str) -> dict[str, str]:
+    return {APP_LABEL: "postgresql", INSTANCE_LABEL: instance}

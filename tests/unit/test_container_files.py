@@ -1,0 +1,76 @@
+"""The files the image ships: shellcheck-clean, strict shell, one source for shared names."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from components.image import image_build_args
+from pgpitr.versions import WALG_RELEASES
+from pgpitr_runtime import names
+
+ROOT = Path(__file__).resolve().parents[2]
+SHELL_FILES = sorted(
+    [p for p in (ROOT / "docker").rglob("*") if p.is_file() and p.name != "Dockerfile"]
+    + list((ROOT / "scripts").glob("*.sh"))
+    + [ROOT / ".ci" / "run"]
+)
+
+
+def test_there_are_scripts_to_check() -> None:
+    assert {p.name for p in SHELL_FILES} >= {
+        names.BACKUP_SCRIPT,
+        names.RESTORE_SCRIPT,
+        names.WAL_FETCH_SCRIPT,
+        names.ROLES_INITDB_SCRIPT,
+    }
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed (make setup)")
+def test_shellcheck_passes_on_every_script() -> None:
+    result = subprocess.run(
+        ["shellcheck", "--external-sources", *map(str, SHELL_FILES)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("path", [p for p in SHELL_FILES if p.name != "pgpitr-lib.sh"], ids=lambda p: p.name)
+def test_scripts_are_strict(path: Path) -> None:
+    assert "set -euo pipefail" in path.read_text()
+
+
+def test_executable_scripts_are_executable() -> None:
+    for path in SHELL_FILES:
+        if path.name != "pgpitr-lib.sh":
+            assert path.stat().st_mode & 0o111, f"{path} is not executable"
+
+
+def test_wal_fetch_wrapper_uses_the_shared_exit_codes() -> None:
+    text = (ROOT / "docker" / "bin" / names.WAL_FETCH_SCRIPT).read_text()
+    assert f"\n{names.WAL_FETCH_NOT_FOUND_EXIT}) exit 1 ;;" in text
+    assert f"exit {names.WAL_FETCH_ABORT_EXIT}" in text
+    assert names.WAL_FETCH_ABORT_EXIT > 125
+
+
+def test_scripts_read_only_known_pgpitr_variables() -> None:
+    known = {value for key, value in vars(names).items() if key.startswith("PGPITR_")}
+    for path in SHELL_FILES:
+        used = set(re.findall(r"\b(PGPITR_[A-Z_]+)\b", path.read_text()))
+        assert used <= known, f"{path.name} uses {sorted(used - known)}, not in pgpitr_runtime/names.py"
+
+
+def test_dockerfile_args_come_from_the_program() -> None:
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    declared = set(re.findall(r"^ARG (\w+)", dockerfile, re.MULTILINE))
+    assert declared == set(image_build_args(16, WALG_RELEASES["v3.0.9"]))
+    assert not re.search(r"ARG \w+=", dockerfile), "no defaults: every value comes from pgpitr/versions.py"
+
+
+def test_dockerfile_installs_to_the_shared_paths() -> None:
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    assert f"COPY docker/bin/ {names.IMAGE_BIN_DIR}/" in dockerfile
+    assert f"COPY docker/initdb/ {names.IMAGE_INITDB_DIR}/" in dockerfile
+    assert f"USER {names.POSTGRES_UID}:{names.POSTGRES_UID}" in dockerfile
+    assert (ROOT / "docker" / "initdb" / names.ROLES_INITDB_SCRIPT).exists()
