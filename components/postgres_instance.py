@@ -128,8 +128,9 @@ def postgres_container(spec: InstanceSpec) -> k8s.core.v1.ContainerArgs:
         name="postgres",
         image=spec.image,
         # No `command`: the official entrypoint initialises an empty volume and runs
-        # postgres as the postgres user; only the config file is ours.
-        args=["postgres", "-c", f"config_file={CONFIG_PATH}"],
+        # postgres as the postgres user. Where to listen is the pod's business, so it is
+        # an argument (the drill passes its own), not part of postgresql.conf.
+        args=["postgres", "-c", f"config_file={CONFIG_PATH}", "-c", "listen_addresses=*"],
         ports=[k8s.core.v1.ContainerPortArgs(name="postgres", container_port=kn.POSTGRES_PORT)],
         env=server_env(spec),
         resources=resource_requirements(spec.resources),

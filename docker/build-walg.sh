@@ -12,7 +12,7 @@ output="${1:?usage: build-walg.sh OUTPUT}"
 : "${WALG_COMMIT:?WALG_COMMIT is not set}"
 : "${WALG_BUILD_TAGS:?WALG_BUILD_TAGS is not set}"
 
-info=$(GOFLAGS=-mod=mod go mod download -json "github.com/wal-g/wal-g@${WALG_GO_VERSION}")
+info=$(GOFLAGS=-mod=mod go mod download -json "github.com/wal-g/wal-g@${WALG_GO_VERSION}" 2>&1) || true
 module_dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$info")
 origin_hash=$(sed -n 's/^[[:space:]]*"Hash": "\([0-9a-f]*\)",\{0,1\}$/\1/p' <<<"$info")
 if [[ -z "$module_dir" ]]; then

@@ -90,7 +90,16 @@ def build_walg(release: WalgRelease) -> Path:
 
 
 def toolchain(release: WalgRelease | None = None) -> Toolchain:
-    """The programs the drill needs, or a ToolchainError naming what is missing."""
+    """The programs the drill needs, or a ToolchainError naming what is missing.
+
+    PGPITR_WALG_BINARY points at another WAL-G build (say, a distribution's package)
+    instead of the pinned one; results obtained that way prove less, and say so.
+    """
+    override = os.environ.get("PGPITR_WALG_BINARY")
+    if override:
+        if not Path(override).is_file():
+            raise ToolchainError(f"PGPITR_WALG_BINARY={override} is not a file")
+        return Toolchain(pg_bindir=find_pg_bindir(), walg=Path(override))
     release = release or WALG_RELEASES[DEFAULT_WALG_VERSION]
     binary = walg_binary_path(release)
     if not binary.exists():

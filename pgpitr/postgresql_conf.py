@@ -60,7 +60,7 @@ def literal(value: Scalar) -> str:
 
 def archiving_settings(archive_timeout_seconds: int, archive: bool = True) -> dict[str, Scalar]:
     """What continuous archiving needs; `archive=False` for a restored copy that must not archive."""
-    settings: dict[str, Scalar] = {"wal_level": "replica", "listen_addresses": "*", "port": 5432}
+    settings: dict[str, Scalar] = {"wal_level": "replica"}
     if archive:
         settings |= {
             "archive_mode": "on",

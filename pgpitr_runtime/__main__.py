@@ -19,6 +19,7 @@ from pgpitr_runtime.recovery import (
     RecoveryOptions,
     RecoveryTarget,
     check_action_applies,
+    parse_time,
     recovery_settings,
     render_settings,
 )
@@ -80,7 +81,9 @@ def cmd_retention_plan(env: Mapping[str, str]) -> str:
         full_backups=int(_require(env, names.PGPITR_RETENTION_FULL_BACKUPS)),
         days=int(_require(env, names.PGPITR_RETENTION_DAYS)),
     )
-    plan = plan_retention(parse_backup_list(sys.stdin.read()), policy, datetime.now(UTC))
+    as_of = env.get(names.PGPITR_RETENTION_AS_OF)
+    now = parse_time(as_of) if as_of else datetime.now(UTC)
+    plan = plan_retention(parse_backup_list(sys.stdin.read()), policy, now)
     kept = plan.keep_from.name if plan.keep_from else "all"
     print(f"retention: keeping {kept} and newer ({plan.reason})", file=sys.stderr)
     return "\n".join(plan.delete_args)

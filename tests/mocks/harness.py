@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.stack import StackOutputs, build
 from components.stack_config import load_settings
+from pgpitr.settings.stack_file import read_stack_file
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -120,8 +120,7 @@ class Recorded:
 
 def stack_file_config(stack: str = "dev") -> dict[str, str]:
     """The stack file's config as the CLI passes it: objects and numbers as JSON strings."""
-    document = yaml.safe_load((REPOSITORY_ROOT / f"Pulumi.{stack}.yaml").read_text())
-    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in document["config"].items()}
+    return read_stack_file(REPOSITORY_ROOT / f"Pulumi.{stack}.yaml")
 
 
 def _resolve(value: Any) -> Any:

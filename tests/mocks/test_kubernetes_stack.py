@@ -73,7 +73,13 @@ def test_statefulset_runs_the_official_entrypoint_non_root(dev: Recorded) -> Non
     pod = primary_pod(dev)
     postgres = containers(pod)["postgres"]
     assert "command" not in postgres
-    assert postgres["args"] == ["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf"]
+    assert postgres["args"] == [
+        "postgres",
+        "-c",
+        "config_file=/etc/postgresql/postgresql.conf",
+        "-c",
+        "listen_addresses=*",
+    ]
     assert postgres["image"] == dev.outputs["image"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["fsGroup"] == 999 and pod["securityContext"]["runAsUser"] == 999

@@ -1,0 +1,132 @@
+"""The environment of every drill process, built by the same functions that build the
+containers' environment (pgpitr.walg_env, pgpitr.container_env), from the same stack
+file, so the drill exercises what the cluster runs. The differences are the S3 endpoint
+(path-style, on loopback), the static test credentials, and paths on this machine."""
+
+from __future__ import annotations
+
+import os
+
+from drill.state import REPOSITORY_ROOT, DrillState
+from drill.toolchain import Toolchain
+from pgpitr.container_env import INITDB_ARGS, retention_environment, role_names_environment
+from pgpitr.postgresql_conf import render_postgresql_conf
+from pgpitr.settings import StackSettings, parse_settings
+from pgpitr.settings.stack import PRIMARY_NAME
+from pgpitr.settings.stack_file import read_stack_file
+from pgpitr.walg_env import ArchiveLocation, walg_environment, walg_prefix
+from pgpitr_runtime import names
+
+DRILL_REGION = "us-east-1"
+DRILL_ACCESS_KEY_ID = "pgpitr-drill"
+DRILL_SECRET_ACCESS_KEY = "pgpitr-drill-secret-key"
+DRILL_BUCKET = "pgpitr-drill"
+SCRIPTS_DIR = REPOSITORY_ROOT / "docker" / "bin"
+INITDB_SCRIPTS_DIR = REPOSITORY_ROOT / "docker" / "initdb"
+WAL_FETCH_COMMAND = str(SCRIPTS_DIR / names.WAL_FETCH_SCRIPT)
+
+
+def stack_settings(stack: str) -> StackSettings:
+    """The settings `pulumi up` would use for `stack`, from Pulumi.<stack>.yaml."""
+    return parse_settings(read_stack_file(REPOSITORY_ROOT / f"Pulumi.{stack}.yaml"))
+
+
+def archive_prefix(stack: str, instance: str) -> str:
+    """The same layout as components.stack.archive_prefix."""
+    return f"{stack}/{instance}"
+
+
+def location(state: DrillState, instance: str = PRIMARY_NAME) -> ArchiveLocation[str]:
+    return ArchiveLocation(
+        walg_prefix=walg_prefix(state.s3.bucket, archive_prefix(state.stack, instance)),
+        kms_key_id=state.s3.kms_key_arn,
+        region=DRILL_REGION,
+        endpoint=state.s3.endpoint,
+    )
+
+
+def base_env(tools: Toolchain) -> dict[str, str]:
+    """PATH with WAL-G, PostgreSQL and the image's scripts; the runtime helpers on PGPITR_LIB."""
+    path = os.pathsep.join([str(tools.walg.parent), str(SCRIPTS_DIR), str(tools.pg_bindir), "/usr/bin", "/bin"])
+    env = {
+        "PATH": path,
+        "LANG": "C.UTF-8",
+        "HOME": "/tmp",
+        names.PGPITR_LIB: str(REPOSITORY_ROOT),
+        names.AWS_ACCESS_KEY_ID: DRILL_ACCESS_KEY_ID,
+        names.AWS_SECRET_ACCESS_KEY: DRILL_SECRET_ACCESS_KEY,
+    }
+    if tools.walg.name != "wal-g":
+        raise ValueError(f"the WAL-G binary must be named wal-g, got {tools.walg}")
+    return env
+
+
+def storage_env(state: DrillState, settings: StackSettings, instance: str = PRIMARY_NAME) -> dict[str, str]:
+    return walg_environment(location(state, instance), settings.backup.compression)
+
+
+def server_env(state: DrillState, settings: StackSettings, tools: Toolchain, pgdata: str) -> dict[str, str]:
+    """What the postgres container gets (archive_command inherits it)."""
+    return {
+        **base_env(tools),
+        names.PGDATA: pgdata,
+        names.POSTGRES_USER: names.SUPERUSER_ROLE,
+        names.POSTGRES_INITDB_ARGS: INITDB_ARGS,
+        **role_names_environment(),
+        **storage_env(state, settings),
+    }
+
+
+def initdb_script_env(state: DrillState, tools: Toolchain, pgdata: str) -> dict[str, str]:
+    """The initdb script's input, as the entrypoint passes it (here over TCP)."""
+    return {
+        **base_env(tools),
+        names.PGDATA: pgdata,
+        names.POSTGRES_USER: names.SUPERUSER_ROLE,
+        names.PGHOST: "127.0.0.1",
+        names.PGPORT: str(state.primary.port),
+        names.PGPASSWORD: state.superuser_password,
+        names.PGPITR_BACKUP_PASSWORD: state.backup_password,
+        names.PGPITR_MONITOR_PASSWORD: state.monitor_password,
+        **role_names_environment(),
+    }
+
+
+def backup_env(state: DrillState, settings: StackSettings, tools: Toolchain) -> dict[str, str]:
+    """The backup CronJob's container, pointed at the local primary."""
+    return {
+        **base_env(tools),
+        names.PGHOST: "127.0.0.1",
+        names.PGPORT: str(state.primary.port),
+        names.PGUSER: names.BACKUP_ROLE,
+        names.PGPASSWORD: state.backup_password,
+        "PGSSLMODE": "prefer",
+        **storage_env(state, settings),
+        **retention_environment(settings.backup.retention),
+    }
+
+
+def restore_env(
+    state: DrillState,
+    settings: StackSettings,
+    tools: Toolchain,
+    pgdata: str,
+    recovery: dict[str, str],
+    instance: str,
+) -> dict[str, str]:
+    """The restored instance's init container and server: its own prefix, the source's archive."""
+    return {
+        **base_env(tools),
+        names.PGDATA: pgdata,
+        **storage_env(state, settings, instance),
+        names.PGPITR_SOURCE_WALG_PREFIX: location(state).walg_prefix,
+        **recovery,
+    }
+
+
+def primary_conf(settings: StackSettings) -> str:
+    return render_postgresql_conf(settings.archive_timeout, settings.postgresql.root)
+
+
+def restored_conf(settings: StackSettings) -> str:
+    return render_postgresql_conf(settings.archive_timeout, settings.postgresql.root, archive=settings.restore.archive)

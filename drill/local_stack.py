@@ -1,0 +1,347 @@
+"""The local stack: an S3 server (moto) behind a stoppable gateway, a primary archiving
+to it through WAL-G, and restored instances, each driven by the image's scripts."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+import psycopg
+
+from drill import environment, postgres, processes
+from drill.processes import DrillError
+from drill.state import REPOSITORY_ROOT, DrillState, InstanceState, S3State, free_port
+from drill.toolchain import Toolchain, toolchain
+from pgpitr.container_env import recovery_environment
+from pgpitr.settings import StackSettings
+from pgpitr_runtime import names
+from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
+
+S3_START_TIMEOUT = 60.0
+RECOVERY_TIMEOUT = 900.0
+
+
+def log(message: str) -> None:
+    print(f"drill: {message}", file=sys.stderr, flush=True)
+
+
+class LocalStack:
+    """Everything `python -m drill` manages, for one state folder."""
+
+    def __init__(self, state: DrillState, tools: Toolchain | None = None) -> None:
+        self.state = state
+        self.tools = tools or toolchain()
+        self.settings: StackSettings = environment.stack_settings(state.stack)
+
+    # --- paths and environments ------------------------------------------------
+    @property
+    def primary_base(self) -> Path:
+        return self.state.path / "primary"
+
+    def primary_env(self) -> dict[str, str]:
+        pgdata = str(postgres.instance_paths(self.primary_base)["pgdata"])
+        return environment.server_env(self.state, self.settings, self.tools, pgdata)
+
+    def walg_prefix(self, instance: str = "postgres") -> str:
+        return environment.location(self.state, instance).walg_prefix
+
+    def primary_dsn(self) -> str:
+        return self.state.dsn(self.state.primary)
+
+    def s3_client(self) -> Any:
+        """boto3 against the S3 server itself (not the gateway), for setup and inspection."""
+        return boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{self.state.s3.server_port}",
+            region_name=environment.DRILL_REGION,
+            aws_access_key_id=environment.DRILL_ACCESS_KEY_ID,
+            aws_secret_access_key=environment.DRILL_SECRET_ACCESS_KEY,
+        )
+
+    # --- S3 ---------------------------------------------------------------------
+    def start_s3_server(self) -> None:
+        s3 = self.state.s3
+        s3.server_pid = processes.start_background(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3.server_port)],
+            {"PATH": "/usr/bin:/bin", "HOME": str(self.state.path)},
+            self.state.path / "s3-server.log",
+            container=False,
+        )
+        processes.wait_for(self._s3_answers, S3_START_TIMEOUT, "the S3 server to answer")
+
+    def _s3_answers(self) -> bool:
+        try:
+            self.s3_client().list_buckets()
+            return True
+        except Exception:
+            if not processes.alive(self.state.s3.server_pid):
+                raise DrillError(f"the S3 server exited; see {self.state.path / 's3-server.log'}") from None
+            return False
+
+    def create_bucket_and_key(self) -> None:
+        client = self.s3_client()
+        client.create_bucket(Bucket=self.state.s3.bucket)
+        client.put_bucket_versioning(Bucket=self.state.s3.bucket, VersioningConfiguration={"Status": "Enabled"})
+        kms = boto3.client(
+            "kms",
+            endpoint_url=f"http://127.0.0.1:{self.state.s3.server_port}",
+            region_name=environment.DRILL_REGION,
+            aws_access_key_id=environment.DRILL_ACCESS_KEY_ID,
+            aws_secret_access_key=environment.DRILL_SECRET_ACCESS_KEY,
+        )
+        self.state.s3.kms_key_arn = kms.create_key(Description="pgpitr drill")["KeyMetadata"]["Arn"]
+
+    def start_gateway(self) -> None:
+        s3 = self.state.s3
+        s3.gateway_pid = processes.start_background(
+            [sys.executable, "-m", "drill.s3_gateway", str(s3.endpoint_port), str(s3.server_port)],
+            {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPOSITORY_ROOT)},
+            self.state.path / "s3-gateway.log",
+            container=False,
+        )
+        processes.wait_for(self.gateway_accepts, 30, "the S3 gateway to listen")
+        self.state.save()
+
+    def gateway_accepts(self) -> bool:
+        import socket
+
+        try:
+            with socket.create_connection(("127.0.0.1", self.state.s3.endpoint_port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def stop_storage(self) -> None:
+        """A storage outage as WAL-G sees it: the endpoint refuses connections."""
+        processes.stop_pid(self.state.s3.gateway_pid)
+        self.state.s3.gateway_pid = None
+        self.state.save()
+
+    def start_storage(self) -> None:
+        if not processes.alive(self.state.s3.gateway_pid):
+            self.start_gateway()
+
+    # --- the primary ------------------------------------------------------------
+    def create_primary(self) -> None:
+        base = self.primary_base
+        postgres.prepare_dirs(base)
+        postgres.write_conf(base, environment.primary_conf(self.settings))
+        env = self.primary_env()
+        postgres.initdb(self.tools, base, self.state.superuser_password, env)
+        self.start_primary()
+        pgdata = str(postgres.instance_paths(base)["pgdata"])
+        processes.run(
+            [str(environment.INITDB_SCRIPTS_DIR / names.ROLES_INITDB_SCRIPT)],
+            environment.initdb_script_env(self.state, self.tools, pgdata),
+            what="the initdb roles script",
+        )
+
+    def start_primary(self) -> None:
+        postgres.start(self.tools, self.primary_base, self.state.primary.port, self.primary_env())
+        postgres.wait_until_accepting(self.primary_dsn(), self.primary_base)
+
+    def stop_primary(self) -> None:
+        postgres.stop(self.tools, self.primary_base, self.primary_env())
+
+    # --- operations -------------------------------------------------------------
+    def backup(self, extra_env: dict[str, str] | None = None) -> str:
+        """Runs the backup CronJob's script; returns the new backup's name. `extra_env`
+        overrides the job's environment (tests evaluate retention at another time)."""
+        started = time.monotonic()
+        result = processes.run(
+            [str(environment.SCRIPTS_DIR / names.BACKUP_SCRIPT)],
+            environment.backup_env(self.state, self.settings, self.tools) | (extra_env or {}),
+            timeout=3600,
+            what=names.BACKUP_SCRIPT,
+        )
+        with (self.state.path / "backup.log").open("a") as backup_log:
+            backup_log.write(result.stderr)
+        name = result.stdout.strip().splitlines()[-1]
+        log(f"backup {name} took {time.monotonic() - started:.1f}s")
+        return name
+
+    def walg(self, *args: str, instance: str = "postgres", check: bool = True) -> str:
+        env = {**environment.base_env(self.tools), **environment.storage_env(self.state, self.settings, instance)}
+        return processes.run([str(self.tools.walg), *args], env, check=check, what=f"wal-g {args[0]}").stdout
+
+    def backups(self) -> list[dict[str, Any]]:
+        listing = self.walg("backup-list", "--detail", "--json").strip()
+        rows: list[dict[str, Any]] = json.loads(listing) if listing else []
+        return rows or []
+
+    def switch_wal_and_wait_archived(self, timeout: float = 120) -> float:
+        """Forces the current segment out and waits until it is in storage; returns seconds."""
+        started = time.monotonic()
+        with postgres.connect(self.primary_dsn()) as conn:
+            row = conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()
+            assert row is not None
+            segment = str(row[0])
+
+            def archived() -> bool:
+                status = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
+                return status is not None and status[0] is not None and str(status[0]) >= segment
+
+            processes.wait_for(archived, timeout, f"WAL segment {segment} to be archived")
+        return time.monotonic() - started
+
+    def restore(
+        self,
+        target: RecoveryTarget,
+        options: RecoveryOptions,
+        backup: str = "auto",
+        timeout: float = RECOVERY_TIMEOUT,
+        after_fetch: Callable[[], None] | None = None,
+    ) -> InstanceState:
+        """The restored instance: its init script on a new data directory, then PostgreSQL
+        as its container runs it; returns when recovery has finished as `options.action` says."""
+        index = len(self.state.restores) + 1
+        name = f"restored-{index}"
+        base = self.state.path / name
+        if base.exists():
+            shutil.rmtree(base)
+        postgres.prepare_dirs(base)
+        paths = postgres.instance_paths(base)
+        instance = InstanceState(
+            name=name,
+            port=free_port(),
+            pgdata=str(paths["pgdata"]),
+            log=str(paths["log"]),
+            target=f"{target.kind} {target.value or ''}".strip(),
+        )
+        recovery = recovery_environment(target, options, backup, environment.WAL_FETCH_COMMAND)
+        instance.recovery = recovery
+        self.state.restores.append(instance)
+        self.state.save()
+        env = environment.restore_env(self.state, self.settings, self.tools, str(paths["pgdata"]), recovery, name)
+        result = processes.run(
+            [str(environment.SCRIPTS_DIR / names.RESTORE_SCRIPT)], env, timeout=3600, what=names.RESTORE_SCRIPT
+        )
+        (base / "restore.log").write_text(result.stderr)
+        instance.backup = result.stdout.strip().splitlines()[-1]
+        self.state.save()
+        postgres.write_conf(base, environment.restored_conf(self.settings))
+        if after_fetch is not None:
+            after_fetch()
+        postgres.start(self.tools, base, instance.port, env)
+        self.wait_for_recovery(instance, base, options, timeout)
+        return instance
+
+    def restart_restored(self, instance: InstanceState) -> str:
+        """Restarts a restored pod: the init script runs again first, as Kubernetes does."""
+        base = self.state.path / instance.name
+        paths = postgres.instance_paths(base)
+        env = environment.restore_env(
+            self.state, self.settings, self.tools, str(paths["pgdata"]), instance.recovery, instance.name
+        )
+        postgres.stop(self.tools, base, env)
+        result = processes.run([str(environment.SCRIPTS_DIR / names.RESTORE_SCRIPT)], env, what=names.RESTORE_SCRIPT)
+        postgres.start(self.tools, base, instance.port, env)
+        postgres.wait_until_accepting(self.state.dsn(instance), base)
+        return result.stderr
+
+    def wait_for_recovery(self, instance: InstanceState, base: Path, options: RecoveryOptions, timeout: float) -> None:
+        dsn = self.state.dsn(instance)
+        deadline = time.monotonic() + timeout
+
+        def check_alive() -> None:
+            if not postgres.running(base):
+                raise DrillError(f"restored server {instance.name} stopped: {postgres.log_tail(base, 3)}")
+
+        if options.action == "shutdown":
+            processes.wait_for(lambda: not postgres.running(base), timeout, f"{instance.name} to shut down")
+            if "shutdown at recovery target" not in Path(instance.log).read_text():
+                raise DrillError(f"restored server {instance.name} stopped: {postgres.log_tail(base, 3)}")
+            return
+        while time.monotonic() < deadline:
+            check_alive()
+            try:
+                with postgres.connect(dsn, timeout=2) as conn:
+                    row = conn.execute(
+                        "SELECT pg_is_in_recovery(),"
+                        " CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() END"
+                    ).fetchone()
+                    assert row is not None
+                    in_recovery, pause_state = bool(row[0]), row[1]
+                    if options.action == "promote" and not in_recovery:
+                        conn.execute("CREATE TEMP TABLE drill_write_check (x int)")
+                        return
+                    if options.action == "pause" and pause_state == "paused":
+                        return
+            except psycopg.Error:
+                pass
+            time.sleep(0.25)
+        raise DrillError(f"recovery of {instance.name} did not finish in {timeout:.0f}s: {postgres.log_tail(base)}")
+
+    def stop_restored(self, instance: InstanceState) -> None:
+        base = self.state.path / instance.name
+        env = {**environment.base_env(self.tools)}
+        postgres.stop(self.tools, base, env)
+
+    def remove_restored(self, instance: InstanceState) -> None:
+        self.stop_restored(instance)
+        shutil.rmtree(self.state.path / instance.name, ignore_errors=True)
+        self.state.restores = [r for r in self.state.restores if r.name != instance.name]
+        self.state.save()
+
+
+def new_state(directory: Path, stack: str) -> DrillState:
+    return DrillState(
+        dir=str(directory),
+        stack=stack,
+        superuser_password=secrets.token_urlsafe(18),
+        backup_password=secrets.token_urlsafe(18),
+        monitor_password=secrets.token_urlsafe(18),
+        s3=S3State(server_port=free_port(), endpoint_port=free_port(), bucket=environment.DRILL_BUCKET, kms_key_arn=""),
+        primary=InstanceState(
+            name="primary",
+            port=free_port(),
+            pgdata=str(postgres.instance_paths(directory / "primary")["pgdata"]),
+            log=str(postgres.instance_paths(directory / "primary")["log"]),
+        ),
+    )
+
+
+def up(directory: Path, stack: str = "dev") -> LocalStack:
+    """Starts (or finds running) the S3 server and the primary. Idempotent."""
+    state = DrillState.load(directory)
+    if state is None:
+        directory.mkdir(parents=True, exist_ok=True)
+        state = new_state(directory, stack)
+        stack_ = LocalStack(state)
+        log(f"starting the S3 server on 127.0.0.1:{state.s3.server_port}")
+        stack_.start_s3_server()
+        stack_.create_bucket_and_key()
+        stack_.start_gateway()
+        log(f"creating the primary on port {state.primary.port}")
+        stack_.create_primary()
+        state.save()
+        return stack_
+    stack_ = LocalStack(state)
+    if not processes.alive(state.s3.server_pid):
+        raise DrillError(
+            f"the drill's S3 server in {directory} is gone, and its data with it;"
+            " run `python -m drill down` and then `up` again"
+        )
+    stack_.start_storage()
+    if not postgres.running(stack_.primary_base):
+        stack_.start_primary()
+    return stack_
+
+
+def down(directory: Path) -> None:
+    """Stops everything the state folder knows of and removes the folder. Needs no
+    toolchain, so it also cleans up after a broken setup."""
+    state = DrillState.load(directory)
+    if state is not None:
+        for base in [directory / "primary", *(directory / r.name for r in state.restores)]:
+            postgres.fast_shutdown(base)
+        processes.stop_pid(state.s3.gateway_pid)
+        processes.stop_pid(state.s3.server_pid)
+    shutil.rmtree(directory, ignore_errors=True)

@@ -1,0 +1,180 @@
+"""Local PostgreSQL servers run like the image runs them: initdb as the entrypoint does,
+`postgres -c config_file=<the rendered postgresql.conf>`, as a non-root user."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import psycopg
+
+from drill import processes
+from drill.processes import DrillError
+from drill.toolchain import Toolchain
+from pgpitr.container_env import INITDB_ARGS
+from pgpitr_runtime import names
+
+STARTUP_TIMEOUT = 120.0
+
+
+def instance_paths(base: Path) -> dict[str, Path]:
+    return {
+        "pgdata": base / "data" / "pgdata",
+        "conf": base / "conf" / names.POSTGRESQL_CONF_FILE,
+        "socket": base / "run",
+        "log": base / "postgres.log",
+    }
+
+
+def prepare_dirs(base: Path) -> None:
+    """Directories the non-root server user writes to (the pod's volumes)."""
+    for sub in ("data", "conf", "run"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+        if os.geteuid() != 0:
+            (base / sub).chmod(0o700)
+
+
+def write_conf(base: Path, conf: str) -> Path:
+    path = instance_paths(base)["conf"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(conf)
+    return path
+
+
+def initdb(tools: Toolchain, base: Path, superuser_password: str, env: Mapping[str, str]) -> None:
+    """What docker-entrypoint.sh does on an empty volume, before the initdb scripts."""
+    pgdata = instance_paths(base)["pgdata"]
+    password_file = base / "conf" / "initdb-password"
+    password_file.write_text(superuser_password + "\n")
+    try:
+        processes.run(
+            [
+                tools.pg("initdb"),
+                f"--pgdata={pgdata}",
+                f"--username={names.SUPERUSER_ROLE}",
+                f"--pwfile={password_file}",
+                *shlex.split(INITDB_ARGS),
+            ],
+            env,
+            what="initdb",
+        )
+    finally:
+        password_file.unlink(missing_ok=True)
+    # The entrypoint's pg_setup_hba_conf: password logins from anywhere.
+    with (pgdata / "pg_hba.conf").open("a") as hba:
+        hba.write("\nhost all all all scram-sha-256\n")
+
+
+def server_options(base: Path, port: int) -> str:
+    """The container's `-c config_file=...`, plus where this machine differs: a free port
+    on loopback and a private socket directory."""
+    paths = instance_paths(base)
+    return " ".join(
+        [
+            f"-c config_file={paths['conf']}",
+            f"-c port={port}",
+            "-c listen_addresses=127.0.0.1",
+            f"-c unix_socket_directories={paths['socket']}",
+        ]
+    )
+
+
+def start(tools: Toolchain, base: Path, port: int, env: Mapping[str, str]) -> None:
+    """Starts the server without waiting; callers wait for what they need."""
+    paths = instance_paths(base)
+    processes.run(
+        [
+            tools.pg("pg_ctl"),
+            "start",
+            "-D",
+            str(paths["pgdata"]),
+            "-l",
+            str(paths["log"]),
+            "-W",
+            "-o",
+            server_options(base, port),
+        ],
+        env,
+        what=f"pg_ctl start ({base.name})",
+    )
+
+
+def postmaster_pid(base: Path) -> int | None:
+    pid_file = instance_paths(base)["pgdata"] / "postmaster.pid"
+    try:
+        return int(pid_file.read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def running(base: Path) -> bool:
+    return processes.alive(postmaster_pid(base))
+
+
+def stop(tools: Toolchain, base: Path, env: Mapping[str, str], mode: str = "fast") -> None:
+    if not running(base):
+        return
+    paths = instance_paths(base)
+    processes.run(
+        [tools.pg("pg_ctl"), "stop", "-D", str(paths["pgdata"]), "-m", mode, "-w", "-t", "120"],
+        env,
+        check=False,
+        what="pg_ctl stop",
+    )
+    processes.stop_pid(postmaster_pid(base))
+
+
+def fast_shutdown(base: Path, timeout: float = 60) -> None:
+    """SIGINT to the postmaster (what the image's STOPSIGNAL does), SIGKILL if it hangs."""
+    pid = postmaster_pid(base)
+    if pid is None or not processes.alive(pid):
+        return
+    os.kill(pid, 2)
+    try:
+        processes.wait_for(lambda: not processes.alive(pid), timeout, "PostgreSQL to shut down")
+    except DrillError:
+        processes.stop_pid(pid, timeout=1)
+
+
+def crash(base: Path) -> None:
+    """kill -9 of the postmaster, as an OOM kill or a node failure would."""
+    pid = postmaster_pid(base)
+    if pid is None or not processes.alive(pid):
+        raise DrillError(f"no running server in {base}")
+    os.kill(pid, 9)
+    processes.wait_for(lambda: not processes.alive(pid), 30, "the killed postmaster to exit")
+    # Its children notice the postmaster is gone and exit too.
+    time.sleep(0.5)
+
+
+def connect(dsn: str, timeout: float = 5) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(dsn, autocommit=True, connect_timeout=max(1, int(timeout)))
+
+
+def accepts_connections(dsn: str) -> bool:
+    try:
+        with connect(dsn, timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def log_tail(base: Path, lines: int = 5) -> str:
+    log = instance_paths(base)["log"]
+    if not log.exists():
+        return "(no log)"
+    return " | ".join(log.read_text(errors="replace").strip().splitlines()[-lines:])
+
+
+def wait_until_accepting(dsn: str, base: Path, timeout: float = STARTUP_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not accepts_connections(dsn):
+        if not running(base) and time.monotonic() > deadline - timeout + 5:
+            raise DrillError(f"PostgreSQL in {base} stopped: {log_tail(base)}")
+        if time.monotonic() > deadline:
+            raise DrillError(f"PostgreSQL in {base} did not accept connections in {timeout:.0f}s: {log_tail(base)}")
+        time.sleep(0.2)

@@ -1,0 +1,125 @@
+"""Running the image's programs the way their containers would: as a non-root user.
+
+PostgreSQL refuses to run as root. When the drill itself runs as root (CI does), each
+"container" process runs in a user namespace where it is the postgres user, while
+outside it keeps root's access to the files it needs (a clone in a 0700 directory
+included). As any other user, processes simply run as that user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+
+class DrillError(RuntimeError):
+    """A drill step failed; the message is one line saying which and why."""
+
+
+def _namespace_user() -> tuple[int, int]:
+    try:
+        entry = pwd.getpwnam("postgres")
+    except KeyError:
+        raise DrillError("running as root needs a 'postgres' system user (Debian package postgresql)") from None
+    return entry.pw_uid, entry.pw_gid
+
+
+def container_argv(argv: Sequence[str]) -> list[str]:
+    """`argv` wrapped so it runs as a non-root user, as in the pod."""
+    if os.geteuid() != 0:
+        return list(argv)
+    if shutil.which("unshare") is None:
+        raise DrillError("running as root needs unshare (Debian package util-linux)")
+    uid, gid = _namespace_user()
+    return ["unshare", "--user", f"--map-user={uid}", f"--map-group={gid}", "--", *argv]
+
+
+def run(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    input_text: str | None = None,
+    timeout: float = 600,
+    check: bool = True,
+    what: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Runs a container program to completion; stderr goes to the log file the caller reads."""
+    result = subprocess.run(
+        container_argv(argv),
+        env=dict(env),
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise DrillError(f"{what or Path(argv[0]).name} failed with status {result.returncode}: {last}")
+    return result
+
+
+def start_background(argv: Sequence[str], env: Mapping[str, str], log: Path, container: bool = True) -> int:
+    """Starts a long-running process detached from the drill; returns its pid."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            container_argv(argv) if container else list(argv),
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    return process.pid
+
+
+def alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return True
+    return state != "Z"
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
+    """Polls `condition` until it holds; DrillError naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return
+        if time.monotonic() >= deadline:
+            raise DrillError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def stop_pid(pid: int | None, timeout: float = 30) -> None:
+    """SIGTERM, then SIGKILL after `timeout`; reaps it if it is our child."""
+    if not alive(pid):
+        return
+    assert pid is not None
+    for sig, wait in ((15, timeout), (9, 10.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while alive(pid) and time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            time.sleep(0.1)
+        if not alive(pid):
+            return
