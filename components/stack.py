@@ -11,7 +11,9 @@ import pulumi_kubernetes as k8s
 from components.backup_bucket import BackupBucket
 from components.backup_schedule import BackupSchedule
 from components.database_credentials import DatabaseCredentials
+from components.exporter_sidecar import exporter_container, exporter_volume, queries_config_map
 from components.image import PostgresImage
+from components.monitoring import Monitoring
 from components.postgres_instance import InstanceSpec, PostgresInstance, RestoreSpec
 from components.workload_identity import WorkloadIdentity
 from pgpitr import kubernetes_names as kn
@@ -110,6 +112,11 @@ def build(settings: StackSettings) -> StackOutputs:
     static_keys = settings.identity if isinstance(settings.identity, StaticKeysIdentity) else None
     DatabaseCredentials("postgres-credentials", ns, static_keys)
     compression = settings.backup.compression
+    sidecars: list[k8s.core.v1.ContainerArgs] = []
+    sidecar_volumes: list[k8s.core.v1.VolumeArgs] = []
+    if settings.monitoring.enabled:
+        queries = queries_config_map("postgres", ns, pulumi.ResourceOptions())
+        sidecars, sidecar_volumes = [exporter_container()], [exporter_volume(queries)]
 
     primary_prefix = archive_prefix(PRIMARY_NAME)
     primary_location = storage.location(primary_prefix)
@@ -128,6 +135,8 @@ def build(settings: StackSettings) -> StackOutputs:
             service_account=primary_identity.service_account,
             storage=settings.storage,
             resources=settings.resources,
+            extra_containers=sidecars,
+            extra_volumes=sidecar_volumes,
         )
     )
     BackupSchedule(
@@ -140,6 +149,16 @@ def build(settings: StackSettings) -> StackOutputs:
         credential_env=primary_identity.credential_env,
         service_account=primary_identity.service_account,
     )
+
+    if settings.monitoring.enabled:
+        Monitoring(
+            "monitoring",
+            namespace=settings.namespace,
+            namespace_output=ns,
+            primary=PRIMARY_NAME,
+            backup_job_prefix=kn.backup_cronjob(PRIMARY_NAME),
+            settings=settings.monitoring,
+        )
 
     restored_host: pulumi.Output[str] | None = None
     restored_prefix_output: pulumi.Output[str] | None = None
@@ -171,6 +190,8 @@ def build(settings: StackSettings) -> StackOutputs:
                     target_summary=f"{target.kind}={target.value or 'true'} backup={restore.backup}",
                 ),
                 startup_seconds=RESTORED_STARTUP_SECONDS,
+                extra_containers=sidecars,
+                extra_volumes=sidecar_volumes,
             )
         )
         restored_host = restored.host

@@ -77,11 +77,13 @@ def build_walg(release: WalgRelease) -> Path:
     result = subprocess.run(["bash", str(BUILD_SCRIPT), str(binary)], env=env, capture_output=True, text=True)
     marker = binary.with_name("unavailable.txt")
     if result.returncode != 0:
-        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        meaningful = [line.strip() for line in result.stderr.splitlines() if line.strip().strip("{}")]
+        errors = [line for line in meaningful if '"Error"' in line]
+        reason = (errors or meaningful or ["no output"])[-1].removeprefix('"Error": ').strip('",')
         if "403 Forbidden" in result.stderr or "not available" in result.stderr:
             reason = (
                 f"the Go module proxy refuses github.com/wal-g/wal-g@{release.go_version}"
-                f" (WAL-G {release.tag}): {reason}"
+                f" (WAL-G {release.tag}, 403 Forbidden)"
             )
         marker.write_text(reason + "\n")
         raise ToolchainError(f"building WAL-G {release.tag} failed: {reason}")

@@ -45,3 +45,7 @@ POSTGRES_IMAGE_SUFFIX: Final = "bookworm"
 
 KUBERNETES_VERSION: Final = "1.35.0"
 """Kubernetes version whose schemas the rendered manifests are validated against."""
+
+POSTGRES_EXPORTER_IMAGE: Final = "quay.io/prometheuscommunity/postgres-exporter:v0.20.1"
+"""The exporter sidecar. Its --extend.query-path is deprecated upstream but still read;
+the Debian package (0.11) the tests scrape produces the same metric names."""

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run by the official image's entrypoint on a new cluster (and by the local drill):
-# creates the backup role (REPLICATION, for WAL-G's remote backups) and the monitoring
-# role (pg_monitor, for postgres_exporter), and lets the backup role connect for
-# replication. Idempotent: running it again resets the two passwords.
+# creates the backup role (REPLICATION, for WAL-G's remote backups), the monitoring
+# role (pg_monitor, for postgres_exporter) and the pgpitr schema where backups are
+# recorded, and lets the backup role connect for replication. Idempotent: running it
+# again resets the two passwords.
 # Input: PGPITR_BACKUP_ROLE/_PASSWORD, PGPITR_MONITOR_ROLE/_PASSWORD, POSTGRES_USER,
 # PGDATA; connects the way the entrypoint does (or through PGHOST/PGPORT when set).
 set -euo pipefail
@@ -23,6 +24,18 @@ SELECT format('CREATE ROLE %I', :'monitor_role')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'monitor_role') \gexec
 ALTER ROLE :"monitor_role" WITH LOGIN PASSWORD :'monitor_password' CONNECTION LIMIT 5;
 GRANT pg_monitor TO :"monitor_role";
+-- Backup bookkeeping: the backup job records each successful base backup here, and
+-- the exporter reads it (pgpitr_backup_* metrics).
+CREATE SCHEMA IF NOT EXISTS pgpitr;
+CREATE TABLE IF NOT EXISTS pgpitr.backup_history (
+  backup_name text PRIMARY KEY,
+  finished_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS pgpitr.cluster_info (created_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO pgpitr.cluster_info SELECT WHERE NOT EXISTS (SELECT FROM pgpitr.cluster_info);
+GRANT USAGE ON SCHEMA pgpitr TO :"backup_role", :"monitor_role";
+GRANT SELECT, INSERT ON pgpitr.backup_history TO :"backup_role";
+GRANT SELECT ON pgpitr.backup_history, pgpitr.cluster_info TO :"monitor_role";
 SQL
 
 hba_line="host replication ${PGPITR_BACKUP_ROLE} all scram-sha-256"
