@@ -155,7 +155,8 @@ class PostgresInstance(pulumi.ComponentResource):
         super().__init__("pgpitr:index:PostgresInstance", spec.name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         name = spec.name
-        labels = kn.labels(name, "database")
+        role = kn.RESTORED_ROLE if spec.restore else kn.PRIMARY_ROLE
+        labels = {**kn.labels(name, "database"), kn.ROLE_LABEL: role}
         selector = kn.selector(name)
 
         config = k8s.core.v1.ConfigMap(
