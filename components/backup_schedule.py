@@ -5,15 +5,8 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.pod_parts import (
-    EnvVar,
-    container_security_context,
-    plain_env,
-    pod_security_context,
-    scratch_mounts,
-    scratch_volumes,
-    secret_env,
-)
+from components.pod_parts import EnvVar, container_security_context, plain_env, scratch_mounts, secret_env
+from components.scheduled_job import scheduled_job
 from pgpitr import kubernetes_names as kn
 from pgpitr.container_env import retention_environment
 from pgpitr.settings.backup import BackupSettings
@@ -57,48 +50,28 @@ class BackupSchedule(pulumi.ComponentResource):
             }
         )
         env += [secret_env(names.PGPASSWORD, kn.CREDENTIALS_SECRET, kn.BACKUP_PASSWORD_KEY), *credential_env]
-        k8s.batch.v1.CronJob(
-            f"{name}-cronjob",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels),
-            spec=k8s.batch.v1.CronJobSpecArgs(
-                schedule=settings.schedule,
-                time_zone=settings.time_zone,
-                concurrency_policy="Forbid",
-                starting_deadline_seconds=3600,
-                successful_jobs_history_limit=3,
-                failed_jobs_history_limit=3,
-                job_template=k8s.batch.v1.JobTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=k8s.batch.v1.JobSpecArgs(
-                        backoff_limit=1,
-                        active_deadline_seconds=JOB_DEADLINE_SECONDS,
-                        template=k8s.core.v1.PodTemplateSpecArgs(
-                            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                            spec=k8s.core.v1.PodSpecArgs(
-                                restart_policy="Never",
-                                service_account_name=service_account,
-                                automount_service_account_token=False,
-                                security_context=pod_security_context(),
-                                containers=[
-                                    k8s.core.v1.ContainerArgs(
-                                        name="backup",
-                                        image=image,
-                                        command=[f"{names.IMAGE_BIN_DIR}/{names.BACKUP_SCRIPT}"],
-                                        env=env,
-                                        resources=k8s.core.v1.ResourceRequirementsArgs(
-                                            requests={"cpu": "250m", "memory": "256Mi"},
-                                            limits={"cpu": "2", "memory": "1Gi"},
-                                        ),
-                                        security_context=container_security_context(),
-                                        volume_mounts=scratch_mounts(),
-                                    )
-                                ],
-                                volumes=scratch_volumes(),
-                            ),
-                        ),
-                    ),
-                ),
+        container = k8s.core.v1.ContainerArgs(
+            name="backup",
+            image=image,
+            command=[f"{names.IMAGE_BIN_DIR}/{names.BACKUP_SCRIPT}"],
+            env=env,
+            resources=k8s.core.v1.ResourceRequirementsArgs(
+                requests={"cpu": "250m", "memory": "256Mi"},
+                limits={"cpu": "2", "memory": "1Gi"},
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            security_context=container_security_context(),
+            volume_mounts=scratch_mounts(),
+        )
+        scheduled_job(
+            f"{name}-cronjob",
+            name,
+            namespace,
+            settings.schedule,
+            settings.time_zone,
+            container,
+            service_account,
+            labels,
+            JOB_DEADLINE_SECONDS,
+            pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({})

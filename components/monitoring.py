@@ -8,6 +8,7 @@ from components.exporter_sidecar import METRICS_PORT
 from pgpitr import kubernetes_names as kn
 from pgpitr.monitoring.alert_rules import EXPORTER_JOB_SUFFIX, INSTANCE_LABEL, rule_groups
 from pgpitr.settings.monitoring import MonitoringSettings
+from pgpitr.settings.verify import VerifySettings
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -19,6 +20,9 @@ class Monitoring(pulumi.ComponentResource):
         primary: str,
         backup_job_prefix: str,
         settings: MonitoringSettings,
+        verify: VerifySettings | None = None,
+        drill_job: str = "",
+        chain_job: str = "",
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pgpitr:index:Monitoring", name, None, opts)
@@ -51,7 +55,7 @@ class Monitoring(pulumi.ComponentResource):
             api_version="monitoring.coreos.com/v1",
             kind="PrometheusRule",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="pgpitr", namespace=namespace_output, labels=labels),
-            spec={"groups": rule_groups(namespace, primary, backup_job_prefix, settings)},
+            spec={"groups": rule_groups(namespace, primary, backup_job_prefix, settings, verify, drill_job, chain_job)},
             opts=child,
         )
         self.metrics_port = METRICS_PORT

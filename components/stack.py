@@ -15,6 +15,8 @@ from components.exporter_sidecar import exporter_container, exporter_volume, que
 from components.image import PostgresImage
 from components.monitoring import Monitoring
 from components.postgres_instance import InstanceSpec, PostgresInstance, RestoreSpec
+from components.storage_watch import StorageWatch
+from components.verification import Verification, chain_cronjob_name, drill_cronjob_name
 from components.workload_identity import WorkloadIdentity
 from pgpitr import kubernetes_names as kn
 from pgpitr.container_env import restore_settings_environment
@@ -150,6 +152,25 @@ def build(settings: StackSettings) -> StackOutputs:
         service_account=primary_identity.service_account,
     )
 
+    verify = settings.verify
+    if verify.drill.enabled or verify.wal_chain.enabled:
+        verifier = WorkloadIdentity(
+            f"{PRIMARY_NAME}-verify", settings, ns, storage.policy([PrefixGrant(primary_prefix, "read")])
+        )
+        Verification(
+            "verification",
+            settings,
+            namespace=ns,
+            image=image.ref,
+            primary=PRIMARY_NAME,
+            primary_host=primary.host,
+            walg_env=primary_walg_env,
+            credential_env=verifier.credential_env,
+            service_account=verifier.service_account,
+        )
+    if verify.storage.enabled:
+        StorageWatch("backup-bucket-size", storage.bucket.bucket_name, verify.storage)
+
     if settings.monitoring.enabled:
         Monitoring(
             "monitoring",
@@ -158,6 +179,9 @@ def build(settings: StackSettings) -> StackOutputs:
             primary=PRIMARY_NAME,
             backup_job_prefix=kn.backup_cronjob(PRIMARY_NAME),
             settings=settings.monitoring,
+            verify=verify,
+            drill_job=drill_cronjob_name(PRIMARY_NAME),
+            chain_job=chain_cronjob_name(PRIMARY_NAME),
         )
 
     restored_host: pulumi.Output[str] | None = None

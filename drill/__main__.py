@@ -15,7 +15,7 @@ from typing import Any
 
 from drill import local_stack, postgres, processes
 from drill.local_stack import LocalStack
-from drill.processes import DrillError
+from drill.processes import DrillError, ReportedFailureError
 from drill.state import DrillState, state_dir
 from drill.toolchain import ToolchainError
 from pgpitr.settings import SettingsError
@@ -63,6 +63,7 @@ def parser() -> Parser:
     target.add_argument("--immediate", action="store_true", help="stop when the backup is consistent")
     restore.add_argument("--backup", default="auto", help="auto (default), LATEST or a backup name")
     restore.add_argument("--action", default="promote", help="promote (default), pause or shutdown")
+    sub.add_parser("verify", parents=[common], help="run the restore drill job's script and the WAL chain check")
     sub.add_parser("status", parents=[common], help="what is running")
     sub.add_parser("down", parents=[common], help="stop everything and remove the state folder")
     run = sub.add_parser("run", parents=[common], help="the full drill: every target kind, checked row by row")
@@ -178,6 +179,19 @@ def execute(args: argparse.Namespace) -> dict[str, Any]:
         return {"backup": stack.backup()}
     if args.command == "backups":
         return {"backups": stack.backups()}
+    if args.command == "verify":
+        # Both run, and both results are reported, even when the first fails.
+        results: dict[str, Any] = {}
+        failures = []
+        for key, check in (("restore", stack.verify_restore), ("wal_chain", stack.check_wal_chain)):
+            try:
+                results[key] = check()
+            except DrillError as error:
+                results[key] = {"ok": False, "error": str(error)}
+                failures.append(str(error))
+        if failures:
+            raise ReportedFailureError("; ".join(failures), results)
+        return results
     raise UsageError(f"unknown command {args.command}")
 
 
@@ -185,6 +199,10 @@ def main(argv: list[str]) -> int:
     try:
         args = parser().parse_args(argv)
         result = execute(args)
+    except ReportedFailureError as failure:
+        print(json.dumps(failure.report, default=str))
+        print(f"drill: {failure}", file=sys.stderr)
+        return 1
     except (UsageError, DrillError, ToolchainError, SettingsError, RecoveryInputError, BackupChoiceError) as error:
         print(f"drill: {error}", file=sys.stderr)
         return 2 if isinstance(error, UsageError) else 1

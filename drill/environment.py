@@ -124,6 +124,32 @@ def restore_env(
     }
 
 
+def verify_env(state: DrillState, settings: StackSettings, tools: Toolchain, pgdata: str) -> dict[str, str]:
+    """The restore drill CronJob's container: read the primary's archive, restore to its end."""
+    drill = settings.verify.drill
+    return {
+        **base_env(tools),
+        names.PGDATA: pgdata,
+        **storage_env(state, settings),
+        names.PGPITR_SOURCE_WALG_PREFIX: location(state).walg_prefix,
+        names.PGPITR_WAL_FETCH_COMMAND: WAL_FETCH_COMMAND,
+        names.PGPITR_VERIFY_TIMEOUT: str(drill.deadline_hours * 3600),
+        **({names.PGPITR_VERIFY_SQL: drill.sql} if drill.sql else {}),
+    }
+
+
+def wal_chain_env(state: DrillState, settings: StackSettings, tools: Toolchain) -> dict[str, str]:
+    """The WAL chain CronJob's container: the archive, and the primary as the monitoring role."""
+    return {
+        **base_env(tools),
+        names.PGHOST: "127.0.0.1",
+        names.PGPORT: str(state.primary.port),
+        names.PGUSER: names.MONITOR_ROLE,
+        names.PGPASSWORD: state.monitor_password,
+        **storage_env(state, settings),
+    }
+
+
 def primary_conf(settings: StackSettings) -> str:
     return render_postgresql_conf(settings.archive_timeout, settings.postgresql.root)
 

@@ -279,6 +279,36 @@ class LocalStack:
             time.sleep(0.25)
         raise DrillError(f"recovery of {instance.name} did not finish in {timeout:.0f}s: {postgres.log_tail(base)}")
 
+    def verify_restore(self, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+        """Runs the restore drill CronJob's script on a scratch directory; its JSON result."""
+        scratch = self.state.path / "verify"
+        if scratch.exists():
+            shutil.rmtree(scratch)
+        scratch.mkdir()
+        pgdata = scratch / "pgdata"
+        env = environment.verify_env(self.state, self.settings, self.tools, str(pgdata)) | (extra_env or {})
+        result = processes.run(
+            [str(environment.SCRIPTS_DIR / names.VERIFY_RESTORE_SCRIPT)], env, check=False, timeout=3600
+        )
+        (self.state.path / "verify-restore.log").write_text(result.stderr)
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise DrillError(f"{names.VERIFY_RESTORE_SCRIPT} failed: {last}")
+        report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+        shutil.rmtree(scratch, ignore_errors=True)
+        return report
+
+    def check_wal_chain(self) -> dict[str, Any]:
+        """Runs the WAL chain CronJob's script; its JSON summary (DrillError naming the gap)."""
+        env = environment.wal_chain_env(self.state, self.settings, self.tools)
+        result = processes.run([str(environment.SCRIPTS_DIR / names.WAL_CHAIN_SCRIPT)], env, check=False)
+        (self.state.path / "wal-chain.log").write_text(result.stderr)
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise DrillError(f"{names.WAL_CHAIN_SCRIPT} failed: {last.removeprefix('pgpitr: ')}")
+        summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+        return summary
+
     def stop_restored(self, instance: InstanceState) -> None:
         base = self.state.path / instance.name
         env = {**environment.base_env(self.tools)}

@@ -22,6 +22,14 @@ class DrillError(RuntimeError):
     """A drill step failed; the message is one line saying which and why."""
 
 
+class ReportedFailureError(DrillError):
+    """A check failed after producing its report, which still goes to stdout."""
+
+    def __init__(self, message: str, report: dict[str, object]) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 def _namespace_user() -> tuple[int, int]:
     try:
         entry = pwd.getpwnam("postgres")

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pgpitr.versions import DEFAULT_WALG_VERSION, WALG_RELEASES, WalgRelease
+from pgpitr_runtime import names
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-TOOLS_DIR = Path(os.environ.get("PGPITR_TOOLS_DIR", REPOSITORY_ROOT / ".tools"))
+TOOLS_DIR = Path(os.environ.get(names.PGPITR_TOOLS_DIR, REPOSITORY_ROOT / ".tools"))
 BUILD_SCRIPT = REPOSITORY_ROOT / "docker" / "build-walg.sh"
 
 

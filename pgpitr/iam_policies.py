@@ -125,18 +125,3 @@ def pod_identity_trust_policy() -> PolicyDocument:
             }
         ],
     }
-
-
-def wildcard_findings(document: PolicyDocument) -> list[str]:
-    """Allow statements whose action or resource is a bare `*` (deny statements may use it)."""
-    findings: list[str] = []
-    for index, statement in enumerate(document.get("Statement", [])):
-        if statement.get("Effect") != "Allow":
-            continue
-        for field in ("Action", "Resource"):
-            values = statement.get(field, [])
-            values = [values] if isinstance(values, str) else values
-            findings.extend(
-                f"statement {index}: {field} {value!r}" for value in values if value == "*" or value.endswith(":*")
-            )
-    return findings

@@ -7,6 +7,7 @@ Results go to stdout; a bad input ends with one line on stderr and exit status 2
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -24,8 +25,18 @@ from pgpitr_runtime.recovery import (
     render_settings,
 )
 from pgpitr_runtime.retention import RetentionPolicy, plan_retention
+from pgpitr_runtime.wal_chain import parse_wal_verify
 
 USAGE_ERROR = 2
+CHECK_FAILED = 1
+
+
+class CheckFailedError(Exception):
+    """A check ran and found a problem; its JSON report still goes to stdout."""
+
+    def __init__(self, message: str, report: str) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 def _require(env: Mapping[str, str], name: str) -> str:
@@ -89,6 +100,20 @@ def cmd_retention_plan(env: Mapping[str, str]) -> str:
     return "\n".join(plan.delete_args)
 
 
+def cmd_wal_chain_report(env: Mapping[str, str]) -> str:
+    """Summarises wal-verify's JSON; fails naming every missing segment range."""
+    report = parse_wal_verify(sys.stdin.read())
+    summary = json.dumps(report.summary())
+    if not report.ok:
+        gaps = "; ".join(r.describe() for r in report.missing) or "see the report"
+        raise CheckFailedError(
+            f"WAL chain broken (integrity {report.integrity}, timeline {report.timeline}): missing {gaps}", summary
+        )
+    for arriving in report.arriving:
+        print(f"pgpitr: warning: not archived yet: {arriving.describe()}", file=sys.stderr)
+    return summary
+
+
 def cmd_newest_backup(env: Mapping[str, str]) -> str:
     backups = parse_backup_list(sys.stdin.read())
     if not backups:
@@ -102,6 +127,7 @@ COMMANDS: dict[str, Callable[[Mapping[str, str]], str]] = {
     "recovery-conf": cmd_recovery_conf,
     "retention-plan": cmd_retention_plan,
     "newest-backup": cmd_newest_backup,
+    "wal-chain-report": cmd_wal_chain_report,
 }
 
 
@@ -111,6 +137,10 @@ def main(argv: list[str]) -> int:
         return USAGE_ERROR
     try:
         output = COMMANDS[argv[0]](os.environ)
+    except CheckFailedError as failure:
+        print(failure.report)
+        print(f"pgpitr: {failure}", file=sys.stderr)
+        return CHECK_FAILED
     except (RecoveryInputError, BackupChoiceError, ValueError, KeyError) as error:
         print(f"pgpitr: {error}", file=sys.stderr)
         return USAGE_ERROR

@@ -36,6 +36,8 @@ POSTGRES_PASSWORD: Final = "POSTGRES_PASSWORD"
 POSTGRES_INITDB_ARGS: Final = "POSTGRES_INITDB_ARGS"
 
 # --- pgpitr's own settings, read by the scripts in docker/bin ----------------
+PGPITR_TOOLS_DIR: Final = "PGPITR_TOOLS_DIR"
+"""Where `make setup` keeps the tools it builds (WAL-G, actionlint); default .tools/."""
 PGPITR_LIB: Final = "PGPITR_LIB"
 """Directory holding this package, so scripts can run `python3 -m pgpitr_runtime`."""
 PGPITR_BACKUP_ROLE: Final = "PGPITR_BACKUP_ROLE"
@@ -55,6 +57,10 @@ PGPITR_RECOVERY_INCLUSIVE: Final = "PGPITR_RECOVERY_INCLUSIVE"
 PGPITR_RECOVERY_TIMELINE: Final = "PGPITR_RECOVERY_TIMELINE"
 PGPITR_RECOVERY_ACTION: Final = "PGPITR_RECOVERY_ACTION"
 PGPITR_WAL_FETCH_COMMAND: Final = "PGPITR_WAL_FETCH_COMMAND"
+PGPITR_VERIFY_SQL: Final = "PGPITR_VERIFY_SQL"
+"""Optional query the restore drill runs on its copy; it must return true."""
+PGPITR_VERIFY_TIMEOUT: Final = "PGPITR_VERIFY_TIMEOUT"
+"""Seconds the restore drill lets recovery take."""
 """Path of the wal-fetch wrapper written into restore_command."""
 
 # --- Roles created in every cluster -------------------------------------------
@@ -79,6 +85,8 @@ POSTGRESQL_CONF_FILE: Final = "postgresql.conf"
 BACKUP_SCRIPT: Final = "pgpitr-backup"
 RESTORE_SCRIPT: Final = "pgpitr-restore"
 WAL_FETCH_SCRIPT: Final = "pgpitr-wal-fetch"
+VERIFY_RESTORE_SCRIPT: Final = "pgpitr-verify-restore"
+WAL_CHAIN_SCRIPT: Final = "pgpitr-wal-chain-check"
 ROLES_INITDB_SCRIPT: Final = "10-pgpitr-roles.sh"
 
 # Files the restore script leaves in PGDATA.

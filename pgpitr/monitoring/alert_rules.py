@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from pgpitr.schedules import longest_gap_seconds
 from pgpitr.settings.monitoring import MonitoringSettings
+from pgpitr.settings.verify import VerifySettings
 
 EXPORTER_JOB_SUFFIX = "postgres"
 """The PodMonitor's name; Prometheus labels its targets job="<namespace>/<name>"."""
@@ -46,12 +48,22 @@ class Alert:
         }
 
 
+def latest_job_failed(namespace: str, job_prefix: str) -> str:
+    """The most recent Job of a CronJob (by start time, from kube-state-metrics) failed;
+    an older failure followed by a success stays silent."""
+    jobs = f'namespace="{namespace}", job_name=~"{job_prefix}-.*"'
+    return (
+        f"(max by (namespace, job_name) (kube_job_status_start_time{{{jobs}}})\n"
+        f"  == on (namespace) group_left max by (namespace) (kube_job_status_start_time{{{jobs}}}))\n"
+        f"and on (namespace, job_name) (kube_job_status_failed{{{jobs}}} > 0)"
+    )
+
+
 def alerts(namespace: str, primary: str, backup_job_prefix: str, settings: MonitoringSettings) -> list[Alert]:
     """One alert per way recovery can silently become impossible."""
     job = f'job="{namespace}/{EXPORTER_JOB_SUFFIX}"'
     on_primary = f'{job}, {INSTANCE_LABEL}="{primary}"'
     max_age = settings.backup_max_age_hours * 3600
-    jobs = f'namespace="{namespace}", job_name=~"{backup_job_prefix}-.*"'
     return [
         Alert(
             name="PgpitrWalArchivingFailing",
@@ -97,11 +109,7 @@ def alerts(namespace: str, primary: str, backup_job_prefix: str, settings: Monit
         ),
         Alert(
             name="PgpitrBackupJobFailed",
-            expr=(
-                f"(max by (namespace, job_name) (kube_job_status_start_time{{{jobs}}})\n"
-                f"  == on (namespace) group_left max by (namespace) (kube_job_status_start_time{{{jobs}}}))\n"
-                f"and on (namespace, job_name) (kube_job_status_failed{{{jobs}}} > 0)"
-            ),
+            expr=latest_job_failed(namespace, backup_job_prefix),
             for_="0m",
             severity="critical",
             summary="The latest base backup Job failed",
@@ -132,10 +140,68 @@ def alerts(namespace: str, primary: str, backup_job_prefix: str, settings: Monit
     ]
 
 
+def cronjob_overdue(namespace: str, cronjob: str, seconds: int) -> str:
+    """No successful run for `seconds`, counting from creation until the first success."""
+    selector = f'namespace="{namespace}", cronjob="{cronjob}"'
+    return (
+        f"time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{{{selector}}}\n"
+        f"  or kube_cronjob_created{{{selector}}}) > {seconds}"
+    )
+
+
+def verify_alerts(namespace: str, drill_job: str, chain_job: str, verify: VerifySettings) -> list[Alert]:
+    """Alerts on the in-cluster recoverability checks (kube-state-metrics)."""
+    found: list[Alert] = []
+    if verify.drill.enabled:
+        overdue = longest_gap_seconds(verify.drill.schedule) + verify.drill.margin_hours * 3600
+        found += [
+            Alert(
+                name="PgpitrRestoreDrillFailed",
+                expr=latest_job_failed(namespace, drill_job),
+                for_="0m",
+                severity="critical",
+                summary="The scheduled restore drill failed",
+                description="Job {{ $labels.job_name }} could not restore and check the latest backup: "
+                "a real restore would fail the same way.",
+                anchor="pgpitrrestoredrillfailed",
+            ),
+            Alert(
+                name="PgpitrRestoreDrillOverdue",
+                expr=cronjob_overdue(namespace, drill_job, overdue),
+                for_="30m",
+                severity="warning",
+                summary="No successful restore drill for longer than its schedule allows",
+                description=f"The restore drill has not succeeded for over {overdue // 3600}h "
+                "(its schedule plus the margin): nobody knows whether the backups restore.",
+                anchor="pgpitrrestoredrilloverdue",
+            ),
+        ]
+    if verify.wal_chain.enabled:
+        found.append(
+            Alert(
+                name="PgpitrWalChainBroken",
+                expr=latest_job_failed(namespace, chain_job),
+                for_="0m",
+                severity="critical",
+                summary="The WAL chain in storage has a gap",
+                description="Job {{ $labels.job_name }} (wal-g wal-verify) found WAL missing between the oldest "
+                "backup and now: point-in-time recovery past the gap is impossible.",
+                anchor="pgpitrwalchainbroken",
+            )
+        )
+    return found
+
+
 def rule_groups(
-    namespace: str, primary: str, backup_job_prefix: str, settings: MonitoringSettings
+    namespace: str,
+    primary: str,
+    backup_job_prefix: str,
+    settings: MonitoringSettings,
+    verify: VerifySettings | None = None,
+    drill_job: str = "",
+    chain_job: str = "",
 ) -> list[dict[str, Any]]:
-    return [
+    groups = [
         {
             "name": "pgpitr.recoverability",
             "interval": "30s",
@@ -144,3 +210,9 @@ def rule_groups(
             ],
         }
     ]
+    extra = verify_alerts(namespace, drill_job, chain_job, verify) if verify is not None else []
+    if extra:
+        groups.append(
+            {"name": "pgpitr.verification", "interval": "1m", "rules": [a.rule(settings.runbook_url) for a in extra]}
+        )
+    return groups

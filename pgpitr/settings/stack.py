@@ -11,6 +11,7 @@ from pgpitr.settings.base import SettingsModel
 from pgpitr.settings.database import PostgresqlParameters, ResourceSettings, StorageSettings
 from pgpitr.settings.monitoring import MonitoringSettings
 from pgpitr.settings.restore import RestoreSettings
+from pgpitr.settings.verify import VerifySettings
 from pgpitr.versions import (
     DEFAULT_POSTGRES_VERSION,
     DEFAULT_WALG_VERSION,
@@ -40,6 +41,7 @@ class StackSettings(SettingsModel):
     backup: BackupSettings = BackupSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     restore: RestoreSettings = RestoreSettings()
+    verify: VerifySettings = VerifySettings()
 
     @model_validator(mode="before")
     @classmethod

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from pgpitr.iam_policies import wildcard_findings
+from policy.pgpitr_policies import wildcard_findings
 from tests.mocks.harness import Recorded, run_program
 
 S3 = "aws:s3/"
@@ -108,7 +108,7 @@ def test_object_lock_only_when_configured(dev: Recorded, dev_config: dict[str, A
 
 
 def test_irsa_role_trusts_only_the_service_account(dev: Recorded) -> None:
-    trust = json.loads(dev.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
+    trust = json.loads(dev.one("aws:iam/role:Role", "dev-postgres-walg").inputs["assumeRolePolicy"])
     (statement,) = trust["Statement"]
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert statement["Principal"]["Federated"].startswith("arn:aws:iam::123456789012:oidc-provider/")
@@ -119,7 +119,7 @@ def test_irsa_role_trusts_only_the_service_account(dev: Recorded) -> None:
 
 
 def test_role_policy_is_scoped_to_the_prefix_and_key(dev: Recorded) -> None:
-    policy = dev.one("aws:iam/rolePolicy:RolePolicy").json("policy")
+    policy = dev.one("aws:iam/rolePolicy:RolePolicy", "dev-postgres-walg-storage").json("policy")
     assert wildcard_findings(policy) == []
     bucket = dev.outputs["bucket_name"]
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
@@ -137,11 +137,13 @@ def test_role_policy_is_scoped_to_the_prefix_and_key(dev: Recorded) -> None:
 def test_pod_identity_role_and_association(dev_config: dict[str, Any]) -> None:
     dev_config["pgpitr:identity"] = {"mode": "podIdentity", "clusterName": "prod-eks"}
     recorded = run_program(dev_config)
-    trust = json.loads(recorded.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
+    trust = json.loads(recorded.one("aws:iam/role:Role", "dev-postgres-walg").inputs["assumeRolePolicy"])
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
     assert sorted(statement["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
-    association = recorded.one("aws:eks/podIdentityAssociation:PodIdentityAssociation").inputs
+    association = recorded.one(
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation", "dev-postgres-walg-postgres"
+    ).inputs
     assert association["clusterName"] == "prod-eks"
     assert (association["namespace"], association["serviceAccount"]) == ("database", "postgres")
     assert association["roleArn"] == recorded.outputs["role_arn"]

@@ -166,7 +166,8 @@ def test_pod_identity_has_no_irsa_annotation(dev_config: dict[str, Any]) -> None
     recorded = run_program(dev_config)
     account = objects(recorded, "ServiceAccount")["postgres"]
     assert "annotations" not in account["metadata"]
-    assert recorded.one("aws:eks/podIdentityAssociation:PodIdentityAssociation").inputs["serviceAccount"] == "postgres"
+    association = recorded.one("aws:eks/podIdentityAssociation:PodIdentityAssociation", "dev-postgres-walg-postgres")
+    assert association.inputs["serviceAccount"] == "postgres"
 
 
 def test_backup_cronjob_remote_mode_on_schedule(dev: Recorded) -> None:

@@ -33,8 +33,11 @@ class Case:
     name: str
     alert: str
     minutes: int
+    """Evaluation time, in `unit`s."""
     inputs: list[dict[str, str]]
     firing: list[dict[str, str]] = field(default_factory=list)
+    interval: str = "1m"
+    unit: str = "m"
 
 
 def healthy(minutes: int) -> list[dict[str, str]]:
@@ -48,6 +51,21 @@ def healthy(minutes: int) -> list[dict[str, str]]:
 
 
 JOBS = {"namespace": "database"}
+DRILL = {"namespace": "database", "cronjob": "postgres-verify-restore"}
+DAY_HOURS = 24
+
+
+def jobs_of(prefix: str, failed_latest: bool) -> list[dict[str, str]]:
+    """Two Jobs of a CronJob, the older one failed; the latest failed or not."""
+    older, latest = f"{prefix}-29000100", f"{prefix}-29001540"
+    return [
+        series("kube_job_status_start_time", {**JOBS, "job_name": older}, "100x10"),
+        series("kube_job_status_failed", {**JOBS, "job_name": older}, "1x10"),
+        series("kube_job_status_start_time", {**JOBS, "job_name": latest}, "200x10"),
+        series("kube_job_status_failed", {**JOBS, "job_name": latest}, "1x10" if failed_latest else "0x10"),
+    ]
+
+
 CASES = [
     Case(
         "archiving fails and archives nothing",
@@ -186,6 +204,66 @@ CASES = [
             series("kube_job_status_failed", {**JOBS, "job_name": "postgres-backup-29001540"}, "0x10"),
         ],
     ),
+    Case(
+        "latest restore drill failed",
+        "PgpitrRestoreDrillFailed",
+        5,
+        jobs_of("postgres-verify-restore", True),
+        [{**JOBS, "job_name": "postgres-verify-restore-29001540"}],
+    ),
+    Case("latest restore drill passed", "PgpitrRestoreDrillFailed", 5, jobs_of("postgres-verify-restore", False)),
+    Case(
+        "latest chain check failed",
+        "PgpitrWalChainBroken",
+        5,
+        jobs_of("postgres-wal-chain-check", True),
+        [{**JOBS, "job_name": "postgres-wal-chain-check-29001540"}],
+    ),
+    Case("a backup job failing is not a chain check", "PgpitrWalChainBroken", 5, jobs_of("postgres-backup", True)),
+    Case(
+        "no successful drill for 33 days",
+        "PgpitrRestoreDrillOverdue",
+        33 * DAY_HOURS,
+        [
+            series("kube_cronjob_status_last_successful_time", DRILL, f"0x{34 * DAY_HOURS}"),
+            series("kube_cronjob_created", DRILL, f"0x{34 * DAY_HOURS}"),
+        ],
+        [DRILL],
+        interval="1h",
+        unit="h",
+    ),
+    Case(
+        "drill succeeded 10 days ago",
+        "PgpitrRestoreDrillOverdue",
+        33 * DAY_HOURS,
+        [
+            series("kube_cronjob_status_last_successful_time", DRILL, f"{23 * DAY_HOURS * 3600}x{34 * DAY_HOURS}"),
+            series("kube_cronjob_created", DRILL, f"0x{34 * DAY_HOURS}"),
+        ],
+        interval="1h",
+        unit="h",
+    ),
+    Case(
+        "new CronJob never run, created 33 days ago",
+        "PgpitrRestoreDrillOverdue",
+        33 * DAY_HOURS,
+        [
+            series("kube_cronjob_created", DRILL, f"0x{34 * DAY_HOURS}"),
+        ],
+        [DRILL],
+        interval="1h",
+        unit="h",
+    ),
+    Case(
+        "new CronJob, created 10 days ago",
+        "PgpitrRestoreDrillOverdue",
+        33 * DAY_HOURS,
+        [
+            series("kube_cronjob_created", DRILL, f"{23 * DAY_HOURS * 3600}x{34 * DAY_HOURS}"),
+        ],
+        interval="1h",
+        unit="h",
+    ),
     Case("postgres refuses the exporter", "PgpitrPostgresDown", 5, [series("pg_up", PRIMARY, "0x10")], [PRIMARY]),
     Case("postgres answers", "PgpitrPostgresDown", 5, healthy(10)),
     Case("exporter not scraped", "PgpitrExporterDown", 10, [series("up", PRIMARY, "0x20")], [PRIMARY]),
@@ -228,7 +306,9 @@ def rules_file(dev_config: dict[str, Any], tmp_path: Path) -> Path:
 def test_promtool_check_rules(rules_file: Path) -> None:
     result = subprocess.run(["promtool", "check", "rules", str(rules_file)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 6 rules found" in result.stdout
+    count = sum(len(g["rules"]) for g in yaml.safe_load(rules_file.read_text())["groups"])
+    assert count == 9
+    assert f"SUCCESS: {count} rules found" in result.stdout
 
 
 def test_every_alert_has_a_firing_and_a_silent_case(rules_file: Path) -> None:
@@ -241,14 +321,14 @@ def test_promtool_unit_test(case: Case, rules_file: Path) -> None:
     rules = {r["alert"]: r for g in yaml.safe_load(rules_file.read_text())["groups"] for r in g["rules"]}
     test = {
         "rule_files": [rules_file.name],
-        "evaluation_interval": "1m",
+        "evaluation_interval": case.interval,
         "tests": [
             {
-                "interval": "1m",
+                "interval": case.interval,
                 "input_series": case.inputs,
                 "alert_rule_test": [
                     {
-                        "eval_time": f"{case.minutes}m",
+                        "eval_time": f"{case.minutes}{case.unit}",
                         "alertname": case.alert,
                         "exp_alerts": [expected_alert(rules[case.alert], labels) for labels in case.firing],
                     }

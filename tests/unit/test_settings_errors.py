@@ -250,3 +250,13 @@ def test_restore_target_values_are_normalised() -> None:
     settings = parse_settings(_raw(restore(target={"lsn": "16/b374d848"})))
     assert settings.restore.target is not None
     assert settings.restore.target.to_target().value == "16/B374D848"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_shipped_stack_file_is_valid(stack: str) -> None:
+    from pathlib import Path
+
+    from pgpitr.settings.stack_file import read_stack_file
+
+    settings = parse_settings(read_stack_file(Path(__file__).resolve().parents[2] / f"Pulumi.{stack}.yaml"))
+    assert settings.namespace == "database"

@@ -1,0 +1,58 @@
+"""CloudWatch alarms on the backup bucket's size (S3's daily BucketSizeBytes metric):
+a sudden daily growth, and optionally an absolute size."""
+
+import pulumi
+import pulumi_aws as aws
+
+from pgpitr.settings.verify import StorageWatchSettings
+
+GIB = 1024**3
+DAY_SECONDS = 86400
+
+
+class StorageWatch(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        bucket_name: pulumi.Input[str],
+        settings: StorageWatchSettings,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pgpitr:index:StorageWatch", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        size = aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            namespace="AWS/S3",
+            metric_name="BucketSizeBytes",
+            dimensions={"BucketName": bucket_name, "StorageType": "StandardStorage"},
+            period=DAY_SECONDS,
+            stat="Average",
+        )
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-daily-growth",
+            alarm_description="pgpitr: the backup bucket grew faster than verify.storage.maxDailyGrowthGiB in a day",
+            comparison_operator="GreaterThanThreshold",
+            evaluation_periods=1,
+            threshold=settings.max_daily_growth_gib * GIB,
+            treat_missing_data="notBreaching",
+            alarm_actions=settings.alarm_actions,
+            metric_queries=[
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(id="size", metric=size, return_data=False),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="growth", expression="DIFF(size)", label="Daily growth (bytes)", return_data=True
+                ),
+            ],
+            opts=child,
+        )
+        if settings.max_size_gib is not None:
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-size",
+                alarm_description="pgpitr: the backup bucket is larger than verify.storage.maxSizeGiB",
+                comparison_operator="GreaterThanThreshold",
+                evaluation_periods=1,
+                threshold=settings.max_size_gib * GIB,
+                treat_missing_data="notBreaching",
+                alarm_actions=settings.alarm_actions,
+                metric_queries=[aws.cloudwatch.MetricAlarmMetricQueryArgs(id="size", metric=size, return_data=True)],
+                opts=child,
+            )
+        self.register_outputs({})

@@ -1,0 +1,121 @@
+"""Recoverability proven on the cluster: a scheduled restore drill in a throwaway pod and
+a scheduled WAL chain check, both with a read-only identity on the bucket."""
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.pod_parts import EnvVar, container_security_context, plain_env, scratch_mounts, secret_env
+from components.postgres_instance import resource_requirements
+from components.scheduled_job import scheduled_job
+from pgpitr import kubernetes_names as kn
+from pgpitr.container_env import WAL_FETCH_COMMAND
+from pgpitr.settings.stack import StackSettings
+from pgpitr_runtime import names
+
+SCRATCH_VOLUME = "scratch"
+SCRATCH_MOUNT = "/scratch"
+CHAIN_DEADLINE_SECONDS = 3600
+
+
+def drill_cronjob_name(primary: str) -> str:
+    return f"{primary}-verify-restore"
+
+
+def chain_cronjob_name(primary: str) -> str:
+    return f"{primary}-wal-chain-check"
+
+
+class Verification(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        settings: StackSettings,
+        namespace: pulumi.Input[str],
+        image: pulumi.Input[str],
+        primary: str,
+        primary_host: pulumi.Input[str],
+        walg_env: Mapping[str, pulumi.Input[str]],
+        credential_env: list[EnvVar],
+        service_account: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pgpitr:index:Verification", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        verify = settings.verify
+        time_zone = settings.backup.time_zone
+        if verify.drill.enabled:
+            env = plain_env(
+                {
+                    names.PGDATA: f"{SCRATCH_MOUNT}/pgdata",
+                    **walg_env,
+                    names.PGPITR_SOURCE_WALG_PREFIX: walg_env[names.WALG_S3_PREFIX],
+                    names.PGPITR_WAL_FETCH_COMMAND: WAL_FETCH_COMMAND,
+                    names.PGPITR_VERIFY_TIMEOUT: str(verify.drill.deadline_hours * 3600),
+                    **({names.PGPITR_VERIFY_SQL: verify.drill.sql} if verify.drill.sql else {}),
+                }
+            )
+            scratch = k8s.core.v1.VolumeArgs(
+                name=SCRATCH_VOLUME,
+                empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                    size_limit=verify.drill.scratch_size or settings.storage.size
+                ),
+            )
+            scheduled_job(
+                f"{name}-restore-drill",
+                drill_cronjob_name(primary),
+                namespace,
+                verify.drill.schedule,
+                time_zone,
+                k8s.core.v1.ContainerArgs(
+                    name="verify",
+                    image=image,
+                    command=[f"{names.IMAGE_BIN_DIR}/{names.VERIFY_RESTORE_SCRIPT}"],
+                    env=env + credential_env,
+                    resources=resource_requirements(settings.resources),
+                    security_context=container_security_context(),
+                    volume_mounts=[
+                        k8s.core.v1.VolumeMountArgs(name=SCRATCH_VOLUME, mount_path=SCRATCH_MOUNT),
+                        *scratch_mounts(),
+                    ],
+                ),
+                service_account,
+                kn.labels(drill_cronjob_name(primary), "verify"),
+                verify.drill.deadline_hours * 3600,
+                child,
+                volumes=[scratch],
+            )
+        if verify.wal_chain.enabled:
+            env = plain_env(
+                {
+                    names.PGHOST: primary_host,
+                    names.PGPORT: str(kn.POSTGRES_PORT),
+                    names.PGUSER: names.MONITOR_ROLE,
+                    **walg_env,
+                }
+            )
+            env.append(secret_env(names.PGPASSWORD, kn.CREDENTIALS_SECRET, kn.MONITOR_PASSWORD_KEY))
+            scheduled_job(
+                f"{name}-wal-chain",
+                chain_cronjob_name(primary),
+                namespace,
+                verify.wal_chain.schedule,
+                time_zone,
+                k8s.core.v1.ContainerArgs(
+                    name="wal-chain",
+                    image=image,
+                    command=[f"{names.IMAGE_BIN_DIR}/{names.WAL_CHAIN_SCRIPT}"],
+                    env=env + credential_env,
+                    resources=k8s.core.v1.ResourceRequirementsArgs(
+                        requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "1", "memory": "512Mi"}
+                    ),
+                    security_context=container_security_context(),
+                    volume_mounts=scratch_mounts(),
+                ),
+                service_account,
+                kn.labels(chain_cronjob_name(primary), "verify"),
+                CHAIN_DEADLINE_SECONDS,
+                child,
+            )
+        self.register_outputs({})

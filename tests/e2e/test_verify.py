@@ -1,0 +1,71 @@
+"""The in-cluster recoverability checks, run by the drill against the local stack: the
+restore drill job's script and the WAL chain check pass on a healthy archive, the chain
+check names a deleted segment, and the drill fails loudly on a backup it cannot fetch."""
+
+from typing import Any
+
+import pytest
+
+from drill.local_stack import LocalStack
+from drill.processes import DrillError
+from drill.scenario import Workload
+
+pytestmark = pytest.mark.e2e
+
+
+def objects_under(stack: LocalStack, prefix: str) -> list[str]:
+    client = stack.s3_client()
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=stack.state.s3.bucket, Prefix=prefix):
+        keys += [item["Key"] for item in page.get("Contents", [])]
+    return sorted(keys)
+
+
+def archive_prefix(stack: LocalStack) -> str:
+    return stack.walg_prefix().removeprefix(f"s3://{stack.state.s3.bucket}/")
+
+
+@pytest.fixture(scope="module")
+def archive(stack: LocalStack) -> LocalStack:
+    """A primary with a backup and a dozen archived segments after it."""
+    work = Workload(stack)
+    work.create_table()
+    work.write_phase(1)
+    stack.backup()
+    for phase in range(2, 14):
+        work.write_phase(phase)
+        stack.switch_wal_and_wait_archived()
+    return stack
+
+
+def test_verify_passes_on_a_healthy_archive(archive: LocalStack) -> None:
+    restore: dict[str, Any] = archive.verify_restore()
+    assert restore["ok"] is True and restore["backup"].startswith("base_")
+    assert restore["databases"] >= 2 and restore["newest_commit"]
+    chain = archive.check_wal_chain()
+    assert chain["ok"] is True and chain["missing"] == []
+
+
+def test_verify_sql_check_must_return_true(archive: LocalStack) -> None:
+    ok = archive.verify_restore({"PGPITR_VERIFY_SQL": "SELECT count(*) > 0 FROM pgpitr_drill_rows"})
+    assert ok["ok"] is True
+    with pytest.raises(DrillError, match="returned 'f', not true"):
+        archive.verify_restore({"PGPITR_VERIFY_SQL": "SELECT count(*) > 1000000 FROM pgpitr_drill_rows"})
+
+
+def test_chain_check_names_a_deleted_segment(archive: LocalStack) -> None:
+    segments = [k for k in objects_under(archive, f"{archive_prefix(archive)}/wal_005/") if ".history" not in k]
+    victim = segments[len(segments) // 2]
+    archive.s3_client().delete_object(Bucket=archive.state.s3.bucket, Key=victim)
+    name = victim.rsplit("/", 1)[1].split(".")[0]
+    with pytest.raises(DrillError, match=rf"missing .*{name}"):
+        archive.check_wal_chain()
+
+
+def test_restore_drill_fails_loudly_without_its_backup(archive: LocalStack) -> None:
+    newest = archive.backups()[-1]["backup_name"]
+    base = f"{archive_prefix(archive)}/basebackups_005/{newest}/"
+    for key in objects_under(archive, base):
+        archive.s3_client().delete_object(Bucket=archive.state.s3.bucket, Key=key)
+    with pytest.raises(DrillError, match="pgpitr-verify-restore failed"):
+        archive.verify_restore()
