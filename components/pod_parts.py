@@ -15,12 +15,12 @@ def plain_env(values: Mapping[str, pulumi.Input[str]]) -> list[EnvVar]:
     return [EnvVar(name=name, value=value) for name, value in values.items()]
 
 
-def secret_env(name: str, secret: str, key: str) -> EnvVar:
+def secret_env(name: str, secret: str, key: str, optional: bool = False) -> EnvVar:
     """An environment variable read from a Secret: the value never appears in the spec."""
     return EnvVar(
         name=name,
         value_from=k8s.core.v1.EnvVarSourceArgs(
-            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret, key=key, optional=False)
+            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret, key=key, optional=optional)
         ),
     )
 

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.backup_bucket import BackupBucket
+from components.backup_encryption import BackupEncryptionKey, encryption_env
 from components.backup_schedule import BackupSchedule
 from components.database_credentials import DatabaseCredentials
 from components.exporter_sidecar import exporter_container, exporter_volume, queries_config_map
@@ -114,6 +115,10 @@ def build(settings: StackSettings) -> StackOutputs:
     static_keys = settings.identity if isinstance(settings.identity, StaticKeysIdentity) else None
     DatabaseCredentials("postgres-credentials", ns, static_keys)
     compression = settings.backup.compression
+    encryption = settings.backup.encryption
+    if encryption is not None and encryption.method == "libsodium" and encryption.existing_secret is None:
+        BackupEncryptionKey("backup-encryption", ns)
+    walg_secrets = encryption_env(encryption)
     sidecars: list[k8s.core.v1.ContainerArgs] = []
     sidecar_volumes: list[k8s.core.v1.VolumeArgs] = []
     if settings.monitoring.enabled:
@@ -133,7 +138,7 @@ def build(settings: StackSettings) -> StackOutputs:
             image=image.ref,
             postgresql_conf=render_postgresql_conf(settings.archive_timeout, settings.postgresql.root),
             walg_env=primary_walg_env,
-            credential_env=primary_identity.credential_env,
+            credential_env=primary_identity.credential_env + walg_secrets,
             service_account=primary_identity.service_account,
             storage=settings.storage,
             resources=settings.resources,
@@ -148,7 +153,7 @@ def build(settings: StackSettings) -> StackOutputs:
         primary_host=primary.host,
         settings=settings.backup,
         walg_env=primary_walg_env,
-        credential_env=primary_identity.credential_env,
+        credential_env=primary_identity.credential_env + walg_secrets,
         service_account=primary_identity.service_account,
     )
 
@@ -165,7 +170,7 @@ def build(settings: StackSettings) -> StackOutputs:
             primary=PRIMARY_NAME,
             primary_host=primary.host,
             walg_env=primary_walg_env,
-            credential_env=verifier.credential_env,
+            credential_env=verifier.credential_env + walg_secrets,
             service_account=verifier.service_account,
         )
     if verify.storage.enabled:
@@ -204,7 +209,7 @@ def build(settings: StackSettings) -> StackOutputs:
                     settings.archive_timeout, settings.postgresql.root, archive=restore.archive
                 ),
                 walg_env=restored_walg_env,
-                credential_env=restored_identity.credential_env,
+                credential_env=restored_identity.credential_env + walg_secrets,
                 service_account=restored_identity.service_account,
                 storage=settings.storage,
                 resources=settings.resources,

@@ -11,6 +11,11 @@ AWS_KEYS_SECRET: Final = "aws-credentials"
 AWS_ACCESS_KEY_ID_KEY: Final = "access-key-id"
 AWS_SECRET_ACCESS_KEY_KEY: Final = "secret-access-key"
 
+ENCRYPTION_SECRET: Final = "postgres-backup-encryption"
+LIBSODIUM_KEY_KEY: Final = "libsodium-key"
+PGP_KEY_KEY: Final = "pgp-key"
+PGP_PASSPHRASE_KEY: Final = "pgp-passphrase"
+
 IRSA_ROLE_ANNOTATION: Final = "eks.amazonaws.com/role-arn"
 APP_LABEL: Final = "app.kubernetes.io/name"
 INSTANCE_LABEL: Final = "app.kubernetes.io/instance"

@@ -1,10 +1,11 @@
 """Settings of the scheduled base backups and their retention."""
 
+import re
 import zoneinfo
-from typing import Literal
+from typing import Literal, Self
 
 from croniter import croniter
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from pgpitr.settings.base import SettingsModel
 
@@ -38,12 +39,42 @@ class RetentionSettings(SettingsModel):
     days: int = Field(30, ge=1, le=3650)
 
 
+class EncryptionSettings(SettingsModel):
+    """Client-side encryption of everything WAL-G uploads, on top of SSE-KMS.
+
+    `libsodium` without `existingSecret`: pgpitr generates a 32-byte key (a Pulumi secret)
+    into Secret postgres-backup-encryption. With `existingSecret`, that Secret must hold
+    `libsodium-key` (32 bytes, base64) or, for `pgp`, `pgp-key` (an armored private key)
+    and optionally `pgp-passphrase`.
+    """
+
+    method: Literal["libsodium", "pgp"]
+    existing_secret: str | None = None
+
+    @field_validator("existing_secret")
+    @classmethod
+    def _secret_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?", value):
+            raise ValueError(f"{value!r} is not a Kubernetes Secret name")
+        return value
+
+    @model_validator(mode="after")
+    def _pgp_needs_a_key(self) -> Self:
+        if self.method == "pgp" and self.existing_secret is None:
+            raise ValueError(
+                "existingSecret: is required for method pgp; pgpitr generates only libsodium keys"
+                " (create a Secret with key pgp-key holding the armored private key)"
+            )
+        return self
+
+
 class BackupSettings(SettingsModel):
     schedule: str = "0 2 * * *"
     time_zone: str = "Etc/UTC"
     retention: RetentionSettings = RetentionSettings()
     compression: Compression = "lz4"
     delta_max_steps: int = Field(0, ge=0, le=0)
+    encryption: EncryptionSettings | None = None
 
     @field_validator("schedule")
     @classmethod

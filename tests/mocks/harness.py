@@ -86,6 +86,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs |= {"ref": f"{repository}@sha256:{'ab' * 32}", "digest": f"sha256:{'ab' * 32}"}
         elif args.typ == "random:index/randomPassword:RandomPassword":
             outputs |= {"result": f"generated-{name}"}
+        elif args.typ == "random:index/randomBytes:RandomBytes":
+            outputs |= {"base64": "Z2VuZXJhdGVkLWtleS1vZi0zMi1ieXRlcy0xMjM0NTY=", "hex": "00" * 32}
         elif args.typ.startswith("kubernetes:"):
             metadata = dict(inputs.get("metadata") or {})
             metadata.setdefault("name", name)
