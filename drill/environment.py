@@ -6,12 +6,13 @@ file, so the drill exercises what the cluster runs. The differences are the S3 e
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from drill.state import REPOSITORY_ROOT, DrillState
 from drill.toolchain import Toolchain
 from pgpitr.container_env import INITDB_ARGS, retention_environment, role_names_environment
 from pgpitr.postgresql_conf import render_postgresql_conf
-from pgpitr.settings import StackSettings, parse_settings
+from pgpitr.settings import SettingsError, StackSettings, parse_settings
 from pgpitr.settings.stack import PRIMARY_NAME
 from pgpitr.settings.stack_file import read_stack_file
 from pgpitr.walg_env import ArchiveLocation, walg_environment, walg_prefix
@@ -26,9 +27,24 @@ INITDB_SCRIPTS_DIR = REPOSITORY_ROOT / "docker" / "initdb"
 WAL_FETCH_COMMAND = str(SCRIPTS_DIR / names.WAL_FETCH_SCRIPT)
 
 
+def stack_file(stack: str) -> Path:
+    """A stack name (Pulumi.<stack>.yaml in the repository) or a path to a stack file."""
+    if stack.endswith((".yaml", ".yml")):
+        return Path(stack).resolve()
+    return REPOSITORY_ROOT / f"Pulumi.{stack}.yaml"
+
+
+def stack_name(stack: str) -> str:
+    """The stack's name as prefixes use it: Pulumi.prod.yaml -> prod."""
+    return stack_file(stack).name.removeprefix("Pulumi.").rsplit(".", 1)[0]
+
+
 def stack_settings(stack: str) -> StackSettings:
-    """The settings `pulumi up` would use for `stack`, from Pulumi.<stack>.yaml."""
-    return parse_settings(read_stack_file(REPOSITORY_ROOT / f"Pulumi.{stack}.yaml"))
+    """The settings `pulumi up` would use for `stack`."""
+    path = stack_file(stack)
+    if not path.is_file():
+        raise SettingsError(f"no stack file {path}")
+    return parse_settings(read_stack_file(path))
 
 
 def archive_prefix(stack: str, instance: str) -> str:
@@ -38,7 +54,7 @@ def archive_prefix(stack: str, instance: str) -> str:
 
 def location(state: DrillState, instance: str = PRIMARY_NAME) -> ArchiveLocation[str]:
     return ArchiveLocation(
-        walg_prefix=walg_prefix(state.s3.bucket, archive_prefix(state.stack, instance)),
+        walg_prefix=walg_prefix(state.s3.bucket, archive_prefix(stack_name(state.stack), instance)),
         kms_key_id=state.s3.kms_key_arn,
         region=DRILL_REGION,
         endpoint=state.s3.endpoint,
@@ -61,8 +77,23 @@ def base_env(tools: Toolchain) -> dict[str, str]:
     return env
 
 
+def encryption_env(state: DrillState, settings: StackSettings) -> dict[str, str]:
+    """What components.backup_encryption delivers from its Secret, from the drill's key."""
+    encryption = settings.backup.encryption
+    if encryption is None:
+        return {}
+    if encryption.method != "libsodium":
+        raise SettingsError("the drill supports backup.encryption.method libsodium only")
+    if not state.libsodium_key:
+        raise SettingsError("this drill was started without encryption; run `python -m drill down` and `up` again")
+    return {names.WALG_LIBSODIUM_KEY: state.libsodium_key, names.WALG_LIBSODIUM_KEY_TRANSFORM: "base64"}
+
+
 def storage_env(state: DrillState, settings: StackSettings, instance: str = PRIMARY_NAME) -> dict[str, str]:
-    return walg_environment(location(state, instance), settings.backup.compression)
+    return {
+        **walg_environment(location(state, instance), settings.backup.compression),
+        **encryption_env(state, settings),
+    }
 
 
 def server_env(state: DrillState, settings: StackSettings, tools: Toolchain, pgdata: str) -> dict[str, str]:

@@ -3,6 +3,7 @@ to it through WAL-G, and restored instances, each driven by the image's scripts.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import shutil
@@ -322,7 +323,10 @@ class LocalStack:
 
 
 def new_state(directory: Path, stack: str) -> DrillState:
+    settings = environment.stack_settings(stack)
+    encrypted = settings.backup.encryption is not None
     return DrillState(
+        libsodium_key=base64.b64encode(secrets.token_bytes(32)).decode() if encrypted else "",
         dir=str(directory),
         stack=stack,
         superuser_password=secrets.token_urlsafe(18),
@@ -340,6 +344,8 @@ def new_state(directory: Path, stack: str) -> DrillState:
 
 def up(directory: Path, stack: str = "dev") -> LocalStack:
     """Starts (or finds running) the S3 server and the primary. Idempotent."""
+    if stack.endswith((".yaml", ".yml")):
+        stack = str(environment.stack_file(stack))
     state = DrillState.load(directory)
     if state is None:
         directory.mkdir(parents=True, exist_ok=True)

@@ -62,6 +62,8 @@ class DrillState:
     s3: S3State
     primary: InstanceState
     restores: list[InstanceState] = field(default_factory=list)
+    libsodium_key: str = ""
+    """The drill's client-side encryption key (base64), when the stack encrypts backups."""
 
     @property
     def path(self) -> Path:
@@ -85,6 +87,7 @@ class DrillState:
             s3=S3State(**raw["s3"]),
             primary=InstanceState(**raw["primary"]),
             restores=[InstanceState(**r) for r in raw.get("restores", [])],
+            libsodium_key=raw.get("libsodium_key", ""),
         )
 
     def dsn(self, instance: InstanceState, user: str = "postgres", password: str | None = None) -> str:

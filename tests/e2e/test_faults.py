@@ -1,0 +1,145 @@
+"""Faults, nothing lost: a storage outage under load, a crash of the primary under load,
+and damaged WAL in storage. Every acknowledged commit is accounted for."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from drill import postgres, processes
+from drill.local_stack import LocalStack
+from drill.processes import DrillError
+from drill.workload import TABLE, AckedWriter
+from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
+
+pytestmark = pytest.mark.e2e
+OUTAGE_SECONDS = 125
+
+
+def restored_acked_ids(stack: LocalStack, dsn: str) -> set[int]:
+    with postgres.connect(dsn) as conn:
+        return {int(str(row[0])) for row in conn.execute(f"SELECT id FROM {TABLE}")}
+
+
+def wait_until_archived(stack: LocalStack, timeout: float = 600) -> None:
+    """Every segment up to the current one is in storage (switching out the current one)."""
+    stack.switch_wal_and_wait_archived(timeout=timeout)
+
+
+def chain_intact(stack: LocalStack) -> None:
+    summary = stack.check_wal_chain()
+    assert summary["ok"] is True and summary["missing"] == [], summary
+
+
+def test_storage_outage_loses_no_acknowledged_commit(stack: LocalStack) -> None:
+    stack.backup()
+    writer = AckedWriter(stack.primary_dsn())
+    writer.start()
+    try:
+        processes.wait_for(lambda: writer.count() >= 20, 60, "the first writes")
+        failed_before = archiver_failures(stack)
+        stack.stop_storage()
+        outage_started = time.monotonic()
+        processes.wait_for(
+            lambda: time.monotonic() - outage_started >= OUTAGE_SECONDS / 2, OUTAGE_SECONDS, "mid-outage"
+        )
+        with writer.pause():
+            acknowledged_before_target = set(writer.acknowledged)
+            target = postgres_now(stack)
+        processes.wait_for(lambda: time.monotonic() - outage_started >= OUTAGE_SECONDS, OUTAGE_SECONDS, "outage end")
+        written_during_outage = writer.count() - len(acknowledged_before_target)
+        assert written_during_outage > 0, "PostgreSQL must keep serving writes while storage is down"
+        assert archiver_failures(stack) > failed_before, "archiving must have failed during the outage"
+        stack.start_storage()
+        processes.wait_for(
+            lambda: writer.count() >= len(acknowledged_before_target) + written_during_outage + 20,
+            120,
+            "writes after the outage",
+        )
+    finally:
+        writer.stop()
+    assert not writer.errors, writer.errors[:3]
+    wait_until_archived(stack)
+    chain_intact(stack)
+    instance = stack.restore(RecoveryTarget.parse("time", target), RecoveryOptions())
+    restored = restored_acked_ids(stack, stack.state.dsn(instance))
+    assert restored == acknowledged_before_target, (
+        f"missing {sorted(acknowledged_before_target - restored)[:10]}, "
+        f"unexpected {sorted(restored - acknowledged_before_target)[:10]}"
+    )
+    stack.remove_restored(instance)
+
+
+def postgres_now(stack: LocalStack) -> str:
+    with postgres.connect(stack.primary_dsn()) as conn:
+        row = conn.execute(
+            "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def archiver_failures(stack: LocalStack) -> int:
+    with postgres.connect(stack.primary_dsn()) as conn:
+        row = conn.execute("SELECT failed_count FROM pg_stat_archiver").fetchone()
+    assert row is not None
+    return int(str(row[0]))
+
+
+def test_crash_of_the_primary_loses_no_acknowledged_commit(stack: LocalStack) -> None:
+    stack.backup()
+    writer = AckedWriter(stack.primary_dsn(), interval=0.01)
+    writer.start()
+    try:
+        processes.wait_for(lambda: writer.count() >= 200, 120, "load before the crash")
+        postgres.crash(stack.primary_base)
+        before_restart = writer.count()
+        stack.start_primary()
+        processes.wait_for(lambda: writer.count() >= before_restart + 100, 120, "load after the restart")
+    finally:
+        writer.stop()
+    wait_until_archived(stack)
+    chain_intact(stack)
+    instance = stack.restore(RecoveryTarget.parse("latest", None), RecoveryOptions())
+    restored = restored_acked_ids(stack, stack.state.dsn(instance))
+    acknowledged = set(writer.acknowledged)
+    assert acknowledged <= restored, f"lost acknowledged commits: {sorted(acknowledged - restored)[:10]}"
+    assert restored - acknowledged <= writer.in_flight, "rows nobody wrote"
+    with postgres.connect(stack.primary_dsn()) as conn:
+        row = conn.execute("SELECT failed_count FROM pg_stat_archiver").fetchone()
+    assert row == (0,), "archiving a segment again after the crash must not fail (no duplicate segment error)"
+    stack.remove_restored(instance)
+
+
+def test_damaged_wal_makes_a_later_restore_fail_loudly(stack: LocalStack) -> None:
+    stack.backup()
+    writer = AckedWriter(stack.primary_dsn())
+    writer.start()
+    try:
+        for _ in range(4):
+            goal = writer.count() + 10
+            processes.wait_for(lambda: writer.count() >= goal, 60, "writes")  # noqa: B023 - read now
+            stack.switch_wal_and_wait_archived()
+    finally:
+        writer.stop()
+    client = stack.s3_client()
+    prefix = stack.walg_prefix().removeprefix(f"s3://{stack.state.s3.bucket}/")
+    newest_backup = stack.backups()[-1]["wal_file_name"]
+    segments = sorted(
+        item["Key"]
+        for item in client.list_objects_v2(Bucket=stack.state.s3.bucket, Prefix=f"{prefix}/wal_005/")["Contents"]
+        if Path(item["Key"]).name.split(".")[0] > newest_backup and ".history" not in item["Key"]
+    )
+    assert len(segments) >= 3
+    victim = segments[len(segments) // 2]
+    original = client.get_object(Bucket=stack.state.s3.bucket, Key=victim)["Body"].read()
+    client.put_object(Bucket=stack.state.s3.bucket, Key=victim, Body=original[: len(original) // 3])
+    with pytest.raises(DrillError, match="stopped"):
+        stack.restore(RecoveryTarget.parse("latest", None), RecoveryOptions())
+    instance = stack.state.restores[-1]
+    log = Path(instance.log).read_text()
+    assert "exit code 200" in log, "the wrapper must make PostgreSQL abort, not end recovery"
+    assert not postgres.running(stack.state.path / instance.name)
+    stack.remove_restored(instance)
