@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup system-packages python-packages walg lint test drill clean
+.PHONY: setup system-packages python-packages walg lint test drill bench clean
 
 setup: system-packages python-packages walg
 
@@ -38,3 +38,7 @@ drill: setup
 
 clean:
 	rm -rf .drill
+
+# Benchmarks are separate from the tests: pgbench scale 50 (about 750 MB) by default.
+bench: setup
+	$(PY) -m bench $(BENCH_ARGS)

@@ -100,6 +100,12 @@ def start(tools: Toolchain, base: Path, port: int, env: Mapping[str, str]) -> No
         env,
         what=f"pg_ctl start ({base.name})",
     )
+    # pg_ctl -W returns at fork; until postmaster.pid exists, "not running" means "not yet".
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not running(base):
+        if time.monotonic() > deadline:
+            raise DrillError(f"PostgreSQL in {base} did not start: {log_tail(base)}")
+        time.sleep(0.05)
 
 
 def postmaster_pid(base: Path) -> int | None:

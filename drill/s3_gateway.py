@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import sys
 
 
@@ -24,7 +25,7 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
-async def _serve(listen_port: int, target_port: int) -> None:
+async def _serve(listen_port: int, target_port: int, tls: ssl.SSLContext | None = None) -> None:
     async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", target_port)
@@ -33,16 +34,21 @@ async def _serve(listen_port: int, target_port: int) -> None:
             return
         await asyncio.gather(_pipe(client_reader, upstream_writer), _pipe(upstream_reader, client_writer))
 
-    server = await asyncio.start_server(handle, "127.0.0.1", listen_port, reuse_address=True)
+    server = await asyncio.start_server(handle, "127.0.0.1", listen_port, reuse_address=True, ssl=tls)
     async with server:
         await server.serve_forever()
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m drill.s3_gateway LISTEN_PORT TARGET_PORT", file=sys.stderr)
+    """LISTEN_PORT TARGET_PORT [CERT KEY]: with a certificate, clients speak TLS to the gateway."""
+    if len(argv) not in (2, 4):
+        print("usage: python -m drill.s3_gateway LISTEN_PORT TARGET_PORT [CERT KEY]", file=sys.stderr)
         return 2
-    asyncio.run(_serve(int(argv[0]), int(argv[1])))
+    tls = None
+    if len(argv) == 4:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(argv[2], argv[3])
+    asyncio.run(_serve(int(argv[0]), int(argv[1]), tls))
     return 0
 
 

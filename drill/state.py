@@ -34,10 +34,12 @@ class S3State:
     kms_key_arn: str
     server_pid: int | None = None
     gateway_pid: int | None = None
+    scheme: str = "http"
+    """https when the server runs with a certificate (the benchmark: pgBackRest needs TLS)."""
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.endpoint_port}"
+        return f"{self.scheme}://127.0.0.1:{self.endpoint_port}"
 
 
 @dataclass

@@ -1,0 +1,178 @@
+"""The benchmark's primary: the drill's primary (the rendered postgresql.conf, the image's
+initdb script), archiving every segment with WAL-G *and* pgBackRest so both can restore
+the same WAL, and a pgbench database of the chosen scale."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from psycopg import sql
+
+from bench.storage import BUCKET, TlsStorage
+from drill import environment, postgres, processes
+from drill.local_stack import new_state
+from drill.state import DrillState, S3State
+from drill.toolchain import Toolchain
+from pgpitr.settings import StackSettings
+from pgpitr_runtime import names
+
+STANZA = "bench"
+
+
+@dataclass
+class BenchPrimary:
+    directory: Path
+    tools: Toolchain
+    storage: TlsStorage
+    settings: StackSettings
+    state: DrillState | None = None
+
+    @property
+    def base(self) -> Path:
+        return self.directory / "primary"
+
+    @property
+    def pgdata(self) -> Path:
+        return postgres.instance_paths(self.base)["pgdata"]
+
+    @property
+    def pgbackrest_conf(self) -> Path:
+        return self.directory / "pgbackrest.conf"
+
+    def ready_state(self) -> DrillState:
+        assert self.state is not None, "start() first"
+        return self.state
+
+    def dsn(self) -> str:
+        state = self.ready_state()
+        return state.dsn(state.primary)
+
+    def walg_env(self, prefix: str = "bench/walg", compression: str | None = None) -> dict[str, str]:
+        """The shipped WAL-G environment, pointed at the benchmark's bucket and prefix."""
+        state = self.ready_state()
+        env = {
+            **environment.base_env(self.tools),
+            **environment.storage_env(state, self.settings),
+            names.WALG_S3_PREFIX: f"s3://{BUCKET}/{prefix}",
+            "WALG_S3_CA_CERT_FILE": str(self.storage.certificate),
+        }
+        if compression is not None:
+            env[names.WALG_COMPRESSION_METHOD] = compression
+        return env
+
+    def server_env(self) -> dict[str, str]:
+        state = self.ready_state()
+        env = environment.server_env(state, self.settings, self.tools, str(self.pgdata))
+        return env | self.walg_env()
+
+    def backup_env(self) -> dict[str, str]:
+        state = self.ready_state()
+        return environment.backup_env(state, self.settings, self.tools) | self.walg_env()
+
+    def pgbackrest(self, *args: str, timeout: float = 7200) -> subprocess.CompletedProcess[str]:
+        return processes.run(
+            ["pgbackrest", f"--config={self.pgbackrest_conf}", f"--stanza={STANZA}", *args],
+            environment.base_env(self.tools),
+            timeout=timeout,
+            what=f"pgbackrest {args[-1]}",
+        )
+
+    def write_pgbackrest_conf(self) -> None:
+        state = self.ready_state()
+        spool = self.directory / "pgbackrest"
+        spool.mkdir(parents=True, exist_ok=True)
+        self.pgbackrest_conf.write_text(
+            "\n".join(
+                [
+                    "[global]",
+                    "repo1-type=s3",
+                    "repo1-path=/bench/pgbackrest",
+                    f"repo1-s3-bucket={BUCKET}",
+                    "repo1-s3-endpoint=localhost",
+                    f"repo1-storage-port={self.storage.port}",
+                    "repo1-s3-region=us-east-1",
+                    f"repo1-s3-key={environment.DRILL_ACCESS_KEY_ID}",
+                    f"repo1-s3-key-secret={environment.DRILL_SECRET_ACCESS_KEY}",
+                    "repo1-s3-uri-style=path",
+                    f"repo1-storage-ca-file={self.storage.certificate}",
+                    "repo1-retention-full=10",
+                    f"compress-type={self.settings.backup.compression}",
+                    "process-max=2",
+                    "start-fast=y",
+                    f"lock-path={spool}/lock",
+                    f"log-path={spool}/log",
+                    f"spool-path={spool}/spool",
+                    "log-level-console=warn",
+                    "",
+                    f"[{STANZA}]",
+                    f"pg1-path={self.pgdata}",
+                    f"pg1-port={state.primary.port}",
+                    f"pg1-socket-path={postgres.instance_paths(self.base)['socket']}",
+                    "pg1-user=postgres",
+                    "",
+                ]
+            )
+        )
+
+    def start(self) -> None:
+        state = new_state(self.directory, "dev")
+        state.s3 = S3State(
+            server_port=self.storage.port,
+            endpoint_port=self.storage.port,
+            bucket=BUCKET,
+            kms_key_arn=self.storage.kms_key_arn,
+            scheme="https",
+        )
+        self.state = state
+        postgres.prepare_dirs(self.base)
+        postgres.write_conf(self.base, environment.primary_conf(self.settings))
+        postgres.initdb(self.tools, self.base, state.superuser_password, self.server_env())
+        # pgBackRest reaches PostgreSQL only through its socket, as whichever user runs
+        # it; the benchmark's throwaway cluster trusts that private socket.
+        hba = self.pgdata / "pg_hba.conf"
+        hba.write_text("local all all trust\n" + hba.read_text())
+        postgres.start(self.tools, self.base, state.primary.port, self.server_env())
+        postgres.wait_until_accepting(self.dsn(), self.base)
+        processes.run(
+            [str(environment.INITDB_SCRIPTS_DIR / names.ROLES_INITDB_SCRIPT)],
+            environment.initdb_script_env(state, self.tools, str(self.pgdata)),
+        )
+        self.write_pgbackrest_conf()
+        both = f'wal-g wal-push "%p" && pgbackrest --config={self.pgbackrest_conf} --stanza={STANZA} archive-push "%p"'
+        with postgres.connect(self.dsn()) as conn:
+            conn.execute(sql.SQL("ALTER SYSTEM SET archive_command = {}").format(sql.Literal(both)))
+            conn.execute("SELECT pg_reload_conf()")
+        self.pgbackrest("stanza-create")
+
+    def pgbench(self, *args: str, timeout: float = 7200) -> str:
+        state = self.ready_state()
+        result = subprocess.run(
+            [
+                self.tools.pg("pgbench"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(state.primary.port),
+                "-U",
+                "postgres",
+                *args,
+                "postgres",
+            ],
+            env={"PGPASSWORD": state.superuser_password, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        )
+        return result.stdout
+
+    def data_bytes(self) -> int:
+        with postgres.connect(self.dsn()) as conn:
+            row = conn.execute("SELECT sum(pg_database_size(datname)) FROM pg_database").fetchone()
+        assert row is not None
+        return int(str(row[0]))
+
+    def stop(self) -> None:
+        postgres.fast_shutdown(self.base)
