@@ -150,16 +150,8 @@ def pgbackrest_restore(primary: BenchPrimary, base: Path, target_time: str) -> f
 
 def wait_archived(primary: BenchPrimary, timeout: float = 600) -> None:
     """Until the segment written last is archived (by both tools: they share archive_command)."""
-    with postgres.connect(primary.dsn()) as conn:
-        row = conn.execute("SELECT pg_walfile_name(pg_current_wal_lsn() - 1)").fetchone()
-        assert row is not None
-        segment = str(row[0])
-
-        def archived() -> bool:
-            status = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
-            return status is not None and status[0] is not None and str(status[0])[8:] >= segment[8:]
-
-        processes.wait_for(archived, timeout, f"segment {segment} to be archived")
+    segment = postgres.scalar(primary.dsn(), "SELECT pg_walfile_name(pg_current_wal_lsn() - 1)")
+    postgres.wait_until_archived(primary.dsn(), segment, timeout)
 
 
 def remove(path: Path) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from bench.primary import BenchPrimary
 from drill import postgres
+from drill.postgres import segment_number
 
 SAMPLE_SECONDS = 0.25
 
@@ -44,7 +45,9 @@ class RpoSampler:
         archived = sorted(self.archived.items())
         worst = 0.0
         for when, segment in self.samples:
-            arrival = min((at for name, at in archived if name[8:] >= segment[8:]), default=None)
+            arrival = min(
+                (at for name, at in archived if segment_number(name) >= segment_number(segment)), default=None
+            )
             if arrival is None:
                 raise RuntimeError(f"segment {segment} was never archived during the measurement")
             worst = max(worst, arrival - when)
@@ -59,30 +62,9 @@ def measure_rpo(primary: BenchPrimary, seconds: int, rate: int) -> float:
     primary.pgbench("-c", "2", "-R", str(rate), "-T", str(seconds), "-n")
     sampler.stop()
     thread.join(timeout=10)
-    # Only moments during the load count; what follows is waiting for the tail to arrive.
-    closing = PostgresTail(primary)
-    closing.flush()
-    sampler.archived.setdefault(closing.last_segment, time.time())
+    # Only moments during the load count. The segment being written when it stopped is
+    # archived by archive_timeout, as in production: wait for it, then note when it came.
+    last = postgres.scalar(primary.dsn(), "SELECT pg_walfile_name(pg_current_wal_insert_lsn())")
+    postgres.wait_until_archived(primary.dsn(), last, 600)
+    sampler.archived.setdefault(last, time.time())
     return sampler.worst_delay()
-
-
-@dataclass
-class PostgresTail:
-    primary: BenchPrimary
-    last_segment: str = ""
-
-    def flush(self) -> None:
-        """Archives the segment being written when the load stopped, as archive_timeout would."""
-        with postgres.connect(self.primary.dsn()) as conn:
-            row = conn.execute("SELECT pg_walfile_name(pg_current_wal_insert_lsn())").fetchone()
-            assert row is not None
-            self.last_segment = str(row[0])
-        started = time.monotonic()
-        while True:
-            with postgres.connect(self.primary.dsn()) as conn:
-                row = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
-            if row is not None and row[0] is not None and str(row[0])[8:] >= self.last_segment[8:]:
-                return
-            if time.monotonic() - started > 600:
-                raise RuntimeError("the last segment of the load was not archived in 10 minutes")
-            time.sleep(SAMPLE_SECONDS)

@@ -108,15 +108,23 @@ def server_env(state: DrillState, settings: StackSettings, tools: Toolchain, pgd
     }
 
 
+def primary_connection(state: DrillState, user: str, password: str) -> dict[str, str]:
+    """libpq's environment for reaching the drill's primary over TCP as `user`."""
+    return {
+        names.PGHOST: "127.0.0.1",
+        names.PGPORT: str(state.primary.port),
+        names.PGUSER: user,
+        names.PGPASSWORD: password,
+    }
+
+
 def initdb_script_env(state: DrillState, tools: Toolchain, pgdata: str) -> dict[str, str]:
     """The initdb script's input, as the entrypoint passes it (here over TCP)."""
     return {
         **base_env(tools),
         names.PGDATA: pgdata,
         names.POSTGRES_USER: names.SUPERUSER_ROLE,
-        names.PGHOST: "127.0.0.1",
-        names.PGPORT: str(state.primary.port),
-        names.PGPASSWORD: state.superuser_password,
+        **primary_connection(state, names.SUPERUSER_ROLE, state.superuser_password),
         names.PGPITR_BACKUP_PASSWORD: state.backup_password,
         names.PGPITR_MONITOR_PASSWORD: state.monitor_password,
         **role_names_environment(),
@@ -127,10 +135,7 @@ def backup_env(state: DrillState, settings: StackSettings, tools: Toolchain) -> 
     """The backup CronJob's container, pointed at the local primary."""
     return {
         **base_env(tools),
-        names.PGHOST: "127.0.0.1",
-        names.PGPORT: str(state.primary.port),
-        names.PGUSER: names.BACKUP_ROLE,
-        names.PGPASSWORD: state.backup_password,
+        **primary_connection(state, names.BACKUP_ROLE, state.backup_password),
         "PGSSLMODE": "prefer",
         **storage_env(state, settings),
         **retention_environment(settings.backup.retention),
@@ -173,10 +178,7 @@ def wal_chain_env(state: DrillState, settings: StackSettings, tools: Toolchain) 
     """The WAL chain CronJob's container: the archive, and the primary as the monitoring role."""
     return {
         **base_env(tools),
-        names.PGHOST: "127.0.0.1",
-        names.PGPORT: str(state.primary.port),
-        names.PGUSER: names.MONITOR_ROLE,
-        names.PGPASSWORD: state.monitor_password,
+        **primary_connection(state, names.MONITOR_ROLE, state.monitor_password),
         **storage_env(state, settings),
     }
 

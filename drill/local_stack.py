@@ -180,16 +180,8 @@ class LocalStack:
     def switch_wal_and_wait_archived(self, timeout: float = 120) -> float:
         """Forces the current segment out and waits until it is in storage; returns seconds."""
         started = time.monotonic()
-        with postgres.connect(self.primary_dsn()) as conn:
-            row = conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()
-            assert row is not None
-            segment = str(row[0])
-
-            def archived() -> bool:
-                status = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
-                return status is not None and status[0] is not None and str(status[0]) >= segment
-
-            processes.wait_for(archived, timeout, f"WAL segment {segment} to be archived")
+        segment = postgres.scalar(self.primary_dsn(), "SELECT pg_walfile_name(pg_switch_wal())")
+        postgres.wait_until_archived(self.primary_dsn(), segment, timeout)
         return time.monotonic() - started
 
     def restore(

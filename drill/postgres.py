@@ -169,6 +169,30 @@ def accepts_connections(dsn: str) -> bool:
         return False
 
 
+def segment_number(segment: str) -> str:
+    """The part of a WAL file name that orders segments (its timeline dropped)."""
+    return segment[8:]
+
+
+def wait_until_archived(dsn: str, segment: str, timeout: float) -> None:
+    """Until `segment` (or a later one: the archiver works in order) is archived."""
+    with connect(dsn) as conn:
+
+        def archived() -> bool:
+            row = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
+            return row is not None and row[0] is not None and segment_number(str(row[0])) >= segment_number(segment)
+
+        processes.wait_for(archived, timeout, f"WAL segment {segment} to be archived")
+
+
+def scalar(dsn: str, query: str) -> str:
+    with connect(dsn) as conn:
+        row = conn.execute(query).fetchone()
+    if row is None:
+        raise DrillError(f"no result from {query}")
+    return str(row[0])
+
+
 def log_tail(base: Path, lines: int = 5) -> str:
     log = instance_paths(base)["log"]
     if not log.exists():

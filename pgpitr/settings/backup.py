@@ -2,10 +2,10 @@
 
 import re
 import zoneinfo
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from croniter import croniter
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from pgpitr.settings.base import SettingsModel
 
@@ -23,6 +23,10 @@ def check_schedule(value: str) -> str:
     if len(text.split()) != 5 or not croniter.is_valid(text):
         raise ValueError(f"{value!r} is not a cron schedule (five fields, e.g. '0 2 * * *')")
     return text
+
+
+CronSchedule = Annotated[str, AfterValidator(check_schedule)]
+"""A Kubernetes CronJob schedule, validated by check_schedule."""
 
 
 def check_time_zone(value: str) -> str:
@@ -69,17 +73,12 @@ class EncryptionSettings(SettingsModel):
 
 
 class BackupSettings(SettingsModel):
-    schedule: str = "0 2 * * *"
+    schedule: CronSchedule = "0 2 * * *"
     time_zone: str = "Etc/UTC"
     retention: RetentionSettings = RetentionSettings()
     compression: Compression = "lz4"
     delta_max_steps: int = Field(0, ge=0, le=0)
     encryption: EncryptionSettings | None = None
-
-    @field_validator("schedule")
-    @classmethod
-    def _schedule(cls, value: str) -> str:
-        return check_schedule(value)
 
     @field_validator("time_zone")
     @classmethod

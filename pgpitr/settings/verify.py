@@ -3,7 +3,7 @@
 from pydantic import Field, field_validator
 
 from pgpitr.quantities import is_byte_quantity
-from pgpitr.settings.backup import check_schedule
+from pgpitr.settings.backup import CronSchedule
 from pgpitr.settings.base import SettingsModel
 
 
@@ -12,16 +12,11 @@ class RestoreDrillSettings(SettingsModel):
     throwaway pod; `sql` is an optional check that must return true."""
 
     enabled: bool = True
-    schedule: str = "0 4 1 * *"
+    schedule: CronSchedule = "0 4 1 * *"
     sql: str | None = Field(None, min_length=1, description="A query that must return true on the restored copy")
     scratch_size: str | None = Field(None, description="emptyDir size for the restored copy; default storage.size")
     deadline_hours: int = Field(12, ge=1, le=72)
     margin_hours: int = Field(24, ge=1, le=24 * 14, description="How late a successful drill may be before alerting")
-
-    @field_validator("schedule")
-    @classmethod
-    def _schedule(cls, value: str) -> str:
-        return check_schedule(value)
 
     @field_validator("scratch_size")
     @classmethod
@@ -35,12 +30,7 @@ class WalChainSettings(SettingsModel):
     """A scheduled `wal-g wal-verify integrity timeline`."""
 
     enabled: bool = True
-    schedule: str = "30 3 * * *"
-
-    @field_validator("schedule")
-    @classmethod
-    def _schedule(cls, value: str) -> str:
-        return check_schedule(value)
+    schedule: CronSchedule = "30 3 * * *"
 
 
 class StorageWatchSettings(SettingsModel):

@@ -18,6 +18,7 @@ from drill.processes import DrillError
 from drill.scenario import Workload, restored_ids
 from drill.toolchain import Toolchain
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
+from tests.e2e.storage import archive_key_prefix, objects_under
 
 pytestmark = pytest.mark.e2e
 LZ4_FRAME_MAGIC = b"\x04\x22\x4d\x18"
@@ -38,12 +39,10 @@ def encrypted(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 def stored_objects(stack: LocalStack) -> dict[str, bytes]:
     client = stack.s3_client()
-    prefix = stack.walg_prefix().removeprefix(f"s3://{stack.state.s3.bucket}/")
-    listing = client.list_objects_v2(Bucket=stack.state.s3.bucket, Prefix=prefix)["Contents"]
     return {
-        item["Key"]: client.get_object(Bucket=stack.state.s3.bucket, Key=item["Key"])["Body"].read()
-        for item in listing
-        if item["Key"].endswith((".lz4", ".br", ".zst", ".lzma"))
+        key: client.get_object(Bucket=stack.state.s3.bucket, Key=key)["Body"].read()
+        for key in objects_under(stack, archive_key_prefix(stack))
+        if key.endswith((".lz4", ".br", ".zst", ".lzma"))
     }
 
 

@@ -13,6 +13,7 @@ from drill.local_stack import LocalStack
 from drill.processes import DrillError
 from drill.workload import TABLE, AckedWriter
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
+from tests.e2e.storage import archive_key_prefix, objects_under
 
 pytestmark = pytest.mark.e2e
 OUTAGE_SECONDS = 125
@@ -125,13 +126,12 @@ def test_damaged_wal_makes_a_later_restore_fail_loudly(stack: LocalStack) -> Non
     finally:
         writer.stop()
     client = stack.s3_client()
-    prefix = stack.walg_prefix().removeprefix(f"s3://{stack.state.s3.bucket}/")
     newest_backup = stack.backups()[-1]["wal_file_name"]
-    segments = sorted(
-        item["Key"]
-        for item in client.list_objects_v2(Bucket=stack.state.s3.bucket, Prefix=f"{prefix}/wal_005/")["Contents"]
-        if Path(item["Key"]).name.split(".")[0] > newest_backup and ".history" not in item["Key"]
-    )
+    segments = [
+        key
+        for key in objects_under(stack, f"{archive_key_prefix(stack)}/wal_005/")
+        if Path(key).name.split(".")[0] > newest_backup and ".history" not in key
+    ]
     assert len(segments) >= 3
     victim = segments[len(segments) // 2]
     original = client.get_object(Bucket=stack.state.s3.bucket, Key=victim)["Body"].read()

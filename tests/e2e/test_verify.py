@@ -9,20 +9,9 @@ import pytest
 from drill.local_stack import LocalStack
 from drill.processes import DrillError
 from drill.scenario import Workload
+from tests.e2e.storage import archive_key_prefix, objects_under
 
 pytestmark = pytest.mark.e2e
-
-
-def objects_under(stack: LocalStack, prefix: str) -> list[str]:
-    client = stack.s3_client()
-    keys: list[str] = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=stack.state.s3.bucket, Prefix=prefix):
-        keys += [item["Key"] for item in page.get("Contents", [])]
-    return sorted(keys)
-
-
-def archive_prefix(stack: LocalStack) -> str:
-    return stack.walg_prefix().removeprefix(f"s3://{stack.state.s3.bucket}/")
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +43,7 @@ def test_verify_sql_check_must_return_true(archive: LocalStack) -> None:
 
 
 def test_chain_check_names_a_deleted_segment(archive: LocalStack) -> None:
-    segments = [k for k in objects_under(archive, f"{archive_prefix(archive)}/wal_005/") if ".history" not in k]
+    segments = [k for k in objects_under(archive, f"{archive_key_prefix(archive)}/wal_005/") if ".history" not in k]
     victim = segments[len(segments) // 2]
     archive.s3_client().delete_object(Bucket=archive.state.s3.bucket, Key=victim)
     name = victim.rsplit("/", 1)[1].split(".")[0]
@@ -64,7 +53,7 @@ def test_chain_check_names_a_deleted_segment(archive: LocalStack) -> None:
 
 def test_restore_drill_fails_loudly_without_its_backup(archive: LocalStack) -> None:
     newest = archive.backups()[-1]["backup_name"]
-    base = f"{archive_prefix(archive)}/basebackups_005/{newest}/"
+    base = f"{archive_key_prefix(archive)}/basebackups_005/{newest}/"
     for key in objects_under(archive, base):
         archive.s3_client().delete_object(Bucket=archive.state.s3.bucket, Key=key)
     with pytest.raises(DrillError, match="pgpitr-verify-restore failed"):
