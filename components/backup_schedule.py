@@ -44,6 +44,9 @@ class BackupSchedule(pulumi.ComponentResource):
                 names.PGHOST: primary_host,
                 names.PGPORT: str(kn.POSTGRES_PORT),
                 names.PGUSER: names.BACKUP_ROLE,
+                # WAL-G also opens a normal session; without this libpq would look for a
+                # database named after the role.
+                names.PGDATABASE: "postgres",
                 "PGSSLMODE": "prefer",
                 **walg_env,
                 **retention_environment(settings.retention),

@@ -92,6 +92,7 @@ class Verification(pulumi.ComponentResource):
                     names.PGHOST: primary_host,
                     names.PGPORT: str(kn.POSTGRES_PORT),
                     names.PGUSER: names.MONITOR_ROLE,
+                    names.PGDATABASE: "postgres",
                     **walg_env,
                 }
             )

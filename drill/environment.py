@@ -115,6 +115,7 @@ def primary_connection(state: DrillState, user: str, password: str) -> dict[str,
         names.PGPORT: str(state.primary.port),
         names.PGUSER: user,
         names.PGPASSWORD: password,
+        names.PGDATABASE: "postgres",
     }
 
 

@@ -184,7 +184,7 @@ def test_backup_cronjob_remote_mode_on_schedule(dev: Recorded) -> None:
     assert "persistentVolumeClaim" not in str(pod.get("volumes"))
     env = env_of(backup)
     assert env["PGHOST"] == dev.outputs["primary_host"]
-    assert env["PGUSER"] == "pgpitr_backup"
+    assert env["PGUSER"] == "pgpitr_backup" and env["PGDATABASE"] == "postgres"
     assert env["PGPASSWORD"] == {"secret": "postgres-credentials", "key": "backup-password"}
     assert (env["PGPITR_RETENTION_FULL_BACKUPS"], env["PGPITR_RETENTION_DAYS"]) == ("7", "30")
     assert env["WALG_S3_PREFIX"] == dev.outputs["walg_s3_prefix"]

@@ -40,7 +40,7 @@ def test_wal_chain_cronjob(dev_config: dict[str, Any]) -> None:
     container = containers(pod_of(chain))["wal-chain"]
     assert container["command"] == ["/usr/local/bin/pgpitr-wal-chain-check"]
     env = env_of(container)
-    assert env["PGUSER"] == "pgpitr_monitor"
+    assert env["PGUSER"] == "pgpitr_monitor" and env["PGDATABASE"] == "postgres"
     assert env["PGPASSWORD"] == {"secret": "postgres-credentials", "key": "monitor-password"}
     assert pod_of(chain)["serviceAccountName"] == "postgres-verify"
 
