@@ -167,7 +167,8 @@ def test_with_walg_a_storage_outage_shows_and_clears(
                 for _ in range(3):
                     conn.execute("INSERT INTO outage_churn SELECT generate_series(1, 1000)")
                     conn.execute("SELECT pg_switch_wal()")
-            wait_for_metric(exporter, "pg_stat_archiver_failed_count", lambda v: v > failed_before, timeout=300)
+            # WAL-G retries a refused connection for a while before wal-push fails.
+            wait_for_metric(exporter, "pg_stat_archiver_failed_count", lambda v: v > failed_before, timeout=900)
             wait_for_metric(exporter, "pg_wal_archive_ready_count", lambda v: v >= 2, timeout=120)
         finally:
             stack.start_storage()

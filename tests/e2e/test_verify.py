@@ -16,12 +16,14 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def archive(stack: LocalStack) -> LocalStack:
-    """A primary with a backup and a dozen archived segments after it."""
+    """A primary with a backup and thirty archived segments after it: WAL-G counts a gap
+    among the newest WALG_UPLOAD_CONCURRENCY (16) segments as possibly still uploading,
+    so the deleted one must be older than that to be reported lost."""
     work = Workload(stack)
     work.create_table()
     work.write_phase(1)
     stack.backup()
-    for phase in range(2, 14):
+    for phase in range(2, 32):
         work.write_phase(phase)
         stack.switch_wal_and_wait_archived()
     return stack
@@ -44,7 +46,8 @@ def test_verify_sql_check_must_return_true(archive: LocalStack) -> None:
 
 def test_chain_check_names_a_deleted_segment(archive: LocalStack) -> None:
     segments = [k for k in objects_under(archive, f"{archive_key_prefix(archive)}/wal_005/") if ".history" not in k]
-    victim = segments[len(segments) // 2]
+    victim = segments[3]
+    assert len(segments) - 3 > 20
     archive.s3_client().delete_object(Bucket=archive.state.s3.bucket, Key=victim)
     name = victim.rsplit("/", 1)[1].split(".")[0]
     with pytest.raises(DrillError, match=rf"missing .*{name}"):
