@@ -34,7 +34,8 @@ class Monitoring(pulumi.ComponentResource):
             kind="PodMonitor",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=EXPORTER_JOB_SUFFIX, namespace=namespace_output, labels=labels),
             spec={
-                "selector": {"matchLabels": {kn.APP_LABEL: "postgresql"}},
+                # Database pods only (primary and restored), not the jobs' pods.
+                "selector": {"matchLabels": {kn.APP_LABEL: "postgresql", kn.COMPONENT_LABEL: "database"}},
                 "podMetricsEndpoints": [
                     {
                         "port": "metrics",

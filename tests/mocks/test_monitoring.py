@@ -54,6 +54,7 @@ def test_podmonitor_and_rules_carry_the_rule_labels(dev_config: dict[str, Any]) 
     for obj in (podmonitor, rule):
         assert obj["apiVersion"] == "monitoring.coreos.com/v1"
         assert {"release": "prom", "team": "db"}.items() <= obj["metadata"]["labels"].items()
+    assert podmonitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "database"
     endpoint = podmonitor["spec"]["podMetricsEndpoints"][0]
     assert endpoint["port"] == "metrics"
     assert endpoint["relabelings"][0]["targetLabel"] == "pgpitr_instance"
