@@ -338,11 +338,12 @@ def up(directory: Path, stack: str = "dev") -> LocalStack:
     """Starts (or finds running) the S3 server and the primary. Idempotent."""
     if stack.endswith((".yaml", ".yml")):
         stack = str(environment.stack_file(stack))
+    tools = toolchain()  # before anything is created: a missing tool leaves nothing behind
     state = DrillState.load(directory)
     if state is None:
-        directory.mkdir(parents=True, exist_ok=True)
         state = new_state(directory, stack)
-        stack_ = LocalStack(state)
+        directory.mkdir(parents=True, exist_ok=True)
+        stack_ = LocalStack(state, tools)
         log(f"starting the S3 server on 127.0.0.1:{state.s3.server_port}")
         stack_.start_s3_server()
         stack_.create_bucket_and_key()
@@ -351,7 +352,7 @@ def up(directory: Path, stack: str = "dev") -> LocalStack:
         stack_.create_primary()
         state.save()
         return stack_
-    stack_ = LocalStack(state)
+    stack_ = LocalStack(state, tools)
     if not processes.alive(state.s3.server_pid):
         raise DrillError(
             f"the drill's S3 server in {directory} is gone, and its data with it;"
