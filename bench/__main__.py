@@ -42,9 +42,9 @@ def run(scale: int, work: Path, replay_transactions: int, rpo_seconds: int, rpo_
     settings = environment.stack_settings("dev")
     shutil.rmtree(work, ignore_errors=True)
     storage = TlsStorage(work / "s3")
-    storage.start()
     primary = BenchPrimary(work, tools, storage, settings)
     try:
+        storage.start()
         primary.start()
         log(f"pgbench -i -s {scale}")
         primary.pgbench("-i", "-s", str(scale), "-q")
