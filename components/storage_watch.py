@@ -7,6 +7,7 @@ import pulumi_aws as aws
 from pgpitr.settings.verify import StorageWatchSettings
 
 GIB = 1024**3
+Query = aws.cloudwatch.MetricAlarmMetricQueryArgs
 DAY_SECONDS = 86400
 
 
@@ -27,32 +28,34 @@ class StorageWatch(pulumi.ComponentResource):
             period=DAY_SECONDS,
             stat="Average",
         )
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-daily-growth",
-            alarm_description="pgpitr: the backup bucket grew faster than verify.storage.maxDailyGrowthGiB in a day",
-            comparison_operator="GreaterThanThreshold",
-            evaluation_periods=1,
-            threshold=settings.max_daily_growth_gib * GIB,
-            treat_missing_data="notBreaching",
-            alarm_actions=settings.alarm_actions,
-            metric_queries=[
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(id="size", metric=size, return_data=False),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="growth", expression="DIFF(size)", label="Daily growth (bytes)", return_data=True
-                ),
-            ],
-            opts=child,
-        )
-        if settings.max_size_gib is not None:
+
+        def alarm(suffix: str, description: str, threshold_gib: float, queries: list[Query]) -> None:
             aws.cloudwatch.MetricAlarm(
-                f"{name}-size",
-                alarm_description="pgpitr: the backup bucket is larger than verify.storage.maxSizeGiB",
+                f"{name}-{suffix}",
+                alarm_description=f"pgpitr: {description}",
                 comparison_operator="GreaterThanThreshold",
                 evaluation_periods=1,
-                threshold=settings.max_size_gib * GIB,
+                threshold=threshold_gib * GIB,
                 treat_missing_data="notBreaching",
                 alarm_actions=settings.alarm_actions,
-                metric_queries=[aws.cloudwatch.MetricAlarmMetricQueryArgs(id="size", metric=size, return_data=True)],
+                metric_queries=queries,
                 opts=child,
+            )
+
+        alarm(
+            "daily-growth",
+            "the backup bucket grew faster than verify.storage.maxDailyGrowthGiB in a day",
+            settings.max_daily_growth_gib,
+            [
+                Query(id="size", metric=size, return_data=False),
+                Query(id="growth", expression="DIFF(size)", label="Daily growth (bytes)", return_data=True),
+            ],
+        )
+        if settings.max_size_gib is not None:
+            alarm(
+                "size",
+                "the backup bucket is larger than verify.storage.maxSizeGiB",
+                settings.max_size_gib,
+                [Query(id="size", metric=size, return_data=True)],
             )
         self.register_outputs({})
