@@ -1,28 +1,25 @@
 """The PodMonitor that scrapes the exporter sidecars and the PrometheusRule with pgpitr's
 alerts (prometheus-operator's monitoring.coreos.com/v1)."""
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.exporter_sidecar import METRICS_PORT
 from pgpitr import kubernetes_names as kn
-from pgpitr.monitoring.alert_rules import EXPORTER_JOB_SUFFIX, INSTANCE_LABEL, rule_groups
+from pgpitr.monitoring.alert_rules import EXPORTER_JOB_SUFFIX, INSTANCE_LABEL
 from pgpitr.settings.monitoring import MonitoringSettings
-from pgpitr.settings.verify import VerifySettings
 
 
 class Monitoring(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        namespace: str,
-        namespace_output: pulumi.Input[str],
+        namespace: pulumi.Input[str],
         primary: str,
-        backup_job_prefix: str,
         settings: MonitoringSettings,
-        verify: VerifySettings | None = None,
-        drill_job: str = "",
-        chain_job: str = "",
+        rule_groups: list[dict[str, Any]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pgpitr:index:Monitoring", name, None, opts)
@@ -32,7 +29,7 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-podmonitor",
             api_version="monitoring.coreos.com/v1",
             kind="PodMonitor",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=EXPORTER_JOB_SUFFIX, namespace=namespace_output, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=EXPORTER_JOB_SUFFIX, namespace=namespace, labels=labels),
             spec={
                 # Database pods only (primary and restored), not the jobs' pods.
                 "selector": {"matchLabels": {kn.APP_LABEL: "postgresql", kn.COMPONENT_LABEL: "database"}},
@@ -55,8 +52,8 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-rules",
             api_version="monitoring.coreos.com/v1",
             kind="PrometheusRule",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="pgpitr", namespace=namespace_output, labels=labels),
-            spec={"groups": rule_groups(namespace, primary, backup_job_prefix, settings, verify, drill_job, chain_job)},
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="pgpitr", namespace=namespace, labels=labels),
+            spec={"groups": rule_groups},
             opts=child,
         )
         self.metrics_port = METRICS_PORT

@@ -22,6 +22,7 @@ from components.workload_identity import WorkloadIdentity
 from pgpitr import kubernetes_names as kn
 from pgpitr.container_env import restore_settings_environment
 from pgpitr.iam_policies import PrefixGrant, storage_policy
+from pgpitr.monitoring.alert_rules import rule_groups
 from pgpitr.postgresql_conf import render_postgresql_conf
 from pgpitr.settings import StackSettings
 from pgpitr.settings.aws import StaticKeysIdentity
@@ -177,17 +178,16 @@ def build(settings: StackSettings) -> StackOutputs:
         StorageWatch("backup-bucket-size", storage.bucket.bucket_name, verify.storage)
 
     if settings.monitoring.enabled:
-        Monitoring(
-            "monitoring",
-            namespace=settings.namespace,
-            namespace_output=ns,
-            primary=PRIMARY_NAME,
-            backup_job_prefix=kn.backup_cronjob(PRIMARY_NAME),
-            settings=settings.monitoring,
-            verify=verify,
-            drill_job=drill_cronjob_name(PRIMARY_NAME),
-            chain_job=chain_cronjob_name(PRIMARY_NAME),
+        groups = rule_groups(
+            settings.namespace,
+            PRIMARY_NAME,
+            kn.backup_cronjob(PRIMARY_NAME),
+            settings.monitoring,
+            verify,
+            drill_cronjob_name(PRIMARY_NAME),
+            chain_cronjob_name(PRIMARY_NAME),
         )
+        Monitoring("monitoring", ns, PRIMARY_NAME, settings.monitoring, groups)
 
     restored_host: pulumi.Output[str] | None = None
     restored_prefix_output: pulumi.Output[str] | None = None

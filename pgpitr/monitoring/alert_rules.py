@@ -197,9 +197,9 @@ def rule_groups(
     primary: str,
     backup_job_prefix: str,
     settings: MonitoringSettings,
-    verify: VerifySettings | None = None,
-    drill_job: str = "",
-    chain_job: str = "",
+    verify: VerifySettings,
+    drill_job: str,
+    chain_job: str,
 ) -> list[dict[str, Any]]:
     groups = [
         {
@@ -210,7 +210,7 @@ def rule_groups(
             ],
         }
     ]
-    extra = verify_alerts(namespace, drill_job, chain_job, verify) if verify is not None else []
+    extra = verify_alerts(namespace, drill_job, chain_job, verify)
     if extra:
         groups.append(
             {"name": "pgpitr.verification", "interval": "1m", "rules": [a.rule(settings.runbook_url) for a in extra]}
