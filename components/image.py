@@ -20,9 +20,10 @@ def image_build_args(postgres_version: int, walg: WalgRelease) -> dict[str, str]
         "POSTGRES_VERSION": str(postgres_version),
         "POSTGRES_IMAGE_SUFFIX": POSTGRES_IMAGE_SUFFIX,
         "GO_BUILDER_IMAGE": GO_BUILDER_IMAGE,
-        "WALG_GO_VERSION": walg.go_version,
-        "WALG_COMMIT": walg.commit,
-        "WALG_BUILD_TAGS": ",".join(walg.build_tags),
+        # The same input docker/build-walg.sh gets from `make setup` (drill.toolchain).
+        **walg.build_environment(),
+        "WALG_BUILD_PACKAGES": " ".join(walg.build_packages),
+        "WALG_RUNTIME_PACKAGES": " ".join(walg.runtime_packages),
         "PGPITR_LIB": names.IMAGE_LIB_DIR,
     }
 

@@ -2,7 +2,7 @@
 a known place, then a restore to each, checked row by row.
 
     P1 | backup B1 | P2 | time T | P3 | lsn L | backup B2 | P4 (xid X in its last
-    transaction) | restore point N | P5 | P6 | archive
+    transaction) | P5 | restore point N | P6 | archive
 
 Expected: time T -> P1..P2 from B1 (T is earlier than the newest backup, so the older
 one must be chosen); lsn L -> P1..P3 from B1; xid X -> P1..P4; name N -> P1..P5;
@@ -172,8 +172,8 @@ def run_drill(stack: LocalStack) -> DrillReport:
     lsn_target = work.scalar("SELECT pg_current_wal_lsn()::text")
     b2 = timed_backup(stack, report, "B2")
     xid_target = work.write_phase(4)
-    work.scalar(f"SELECT pg_create_restore_point('{RESTORE_POINT}')")
     work.write_phase(5)
+    work.scalar(f"SELECT pg_create_restore_point('{RESTORE_POINT}')")
     work.write_phase(6)
     report.archive_lag_seconds.append(stack.switch_wal_and_wait_archived())
 

@@ -1,12 +1,14 @@
 """Finds or builds the programs the drill runs: PostgreSQL's binaries and WAL-G.
 
 WAL-G is built once per pinned release with docker/build-walg.sh, the same script the
-image's builder stage runs, and cached under .tools/ so the next build is instant.
+image's builder stage runs, from the same inputs (pgpitr.versions.WalgRelease), and
+cached under .tools/wal-g/<tag>-<digest of the build inputs>/ so the next run is instant.
 `python -m drill.toolchain` builds it and prints where it is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -53,13 +55,31 @@ def find_pg_bindir() -> Path:
     raise ToolchainError("PostgreSQL server binaries not found; run `make setup` (Debian package postgresql-15)")
 
 
+SHARED_SOURCES_DIR = REPOSITORY_ROOT.parent / "shared" / "third_party" / "wal-g"
+"""Where this project's machines keep WAL-G's source tarball (../shared beside the clone)."""
+BUILD_INPUTS = (BUILD_SCRIPT, *sorted((REPOSITORY_ROOT / "docker" / "walg-yckms-stub").rglob("*")))
+
+
+def build_key(release: WalgRelease) -> str:
+    """The release tag and a digest of everything that shapes the binary: the build
+    environment and the files of the build, so a changed flag never reuses a stale build."""
+    digest = hashlib.sha256(json.dumps(release.build_environment(), sort_keys=True).encode())
+    for path in BUILD_INPUTS:
+        if path.is_file():
+            digest.update(path.relative_to(REPOSITORY_ROOT).as_posix().encode() + path.read_bytes())
+    return f"{release.tag}-{digest.hexdigest()[:12]}"
+
+
 def walg_binary_path(release: WalgRelease) -> Path:
-    return TOOLS_DIR / "wal-g" / release.tag / "wal-g"
+    return TOOLS_DIR / "wal-g" / build_key(release) / "wal-g"
 
 
-def walg_unavailable_reason(release: WalgRelease) -> str | None:
-    marker = walg_binary_path(release).with_name("unavailable.txt")
-    return marker.read_text().strip() if marker.exists() else None
+def source_environment(release: WalgRelease) -> dict[str, str]:
+    """The checked tarball when it is here; otherwise build-walg.sh clones the tag."""
+    tarball = SHARED_SOURCES_DIR / release.source_tarball
+    if not tarball.is_file():
+        return {}
+    return {"WALG_SOURCE_TARBALL": str(tarball), "WALG_SOURCE_SHA256": release.source_sha256}
 
 
 def build_walg(release: WalgRelease) -> Path:
@@ -68,27 +88,26 @@ def build_walg(release: WalgRelease) -> Path:
     if binary.exists():
         return binary
     if shutil.which("go") is None:
-        raise ToolchainError("the Go toolchain is needed to build WAL-G; install Go 1.26 or newer")
+        raise ToolchainError("the Go toolchain is needed to build WAL-G; install Go 1.25 or newer")
     binary.parent.mkdir(parents=True, exist_ok=True)
-    env = os.environ | {
-        "WALG_GO_VERSION": release.go_version,
-        "WALG_COMMIT": release.commit,
-        "WALG_BUILD_TAGS": ",".join(release.build_tags),
-    }
-    result = subprocess.run(["bash", str(BUILD_SCRIPT), str(binary)], env=env, capture_output=True, text=True)
-    marker = binary.with_name("unavailable.txt")
-    if result.returncode != 0:
-        meaningful = [line.strip() for line in result.stderr.splitlines() if line.strip().strip("{}")]
-        errors = [line for line in meaningful if '"Error"' in line]
-        reason = (errors or meaningful or ["no output"])[-1].removeprefix('"Error": ').strip('",')
-        if "403 Forbidden" in result.stderr or "not available" in result.stderr:
-            reason = (
-                f"the Go module proxy refuses github.com/wal-g/wal-g@{release.go_version}"
-                f" (WAL-G {release.tag}, 403 Forbidden)"
-            )
-        marker.write_text(reason + "\n")
-        raise ToolchainError(f"building WAL-G {release.tag} failed: {reason}")
-    marker.unlink(missing_ok=True)
+    env = os.environ | release.build_environment() | source_environment(release)
+    print(f"drill.toolchain: building WAL-G {release.tag} ({build_key(release)})", file=sys.stderr, flush=True)
+    build_log = binary.parent / "build.log"
+    with build_log.open("w") as log_file:
+        # The script's progress lines reach the user; Go's download chatter only the log.
+        process = subprocess.Popen(["bash", str(BUILD_SCRIPT), str(binary)], env=env, stderr=subprocess.PIPE, text=True)
+        assert process.stderr is not None
+        for line in process.stderr:
+            log_file.write(line)
+            if line.startswith("build-walg.sh:"):
+                print(line, end="", file=sys.stderr, flush=True)
+        returncode = process.wait()
+    if returncode != 0:
+        lines = [line.strip() for line in build_log.read_text().splitlines() if line.strip()]
+        reason = (lines or ["no output"])[-1]  # build-walg.sh's own error, or Go's last word
+        raise ToolchainError(
+            f"building WAL-G {release.tag} failed: {reason.removeprefix('build-walg.sh: ')} (full log: {build_log})"
+        )
     return binary
 
 
@@ -106,8 +125,7 @@ def toolchain(release: WalgRelease | None = None) -> Toolchain:
     release = release or WALG_RELEASES[DEFAULT_WALG_VERSION]
     binary = walg_binary_path(release)
     if not binary.exists():
-        reason = walg_unavailable_reason(release) or "not built yet"
-        raise ToolchainError(f"WAL-G {release.tag} is not available ({reason}); run `make setup`")
+        raise ToolchainError(f"WAL-G {release.tag} is not built yet; run `make setup`")
     return Toolchain(pg_bindir=find_pg_bindir(), walg=binary)
 
 

@@ -7,7 +7,7 @@ packages=(
 	postgresql-15 postgresql-contrib
 	prometheus prometheus-postgres-exporter
 	pgbackrest shellcheck
-	libsodium-dev libbrotli-dev
+	libsodium-dev libbrotli-dev liblzo2-dev
 	util-linux
 )
 

@@ -20,6 +20,9 @@ psql -v ON_ERROR_STOP=1 --no-psqlrc --username "${POSTGRES_USER:-postgres}" --db
 SELECT format('CREATE ROLE %I', :'backup_role')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'backup_role') \gexec
 ALTER ROLE :"backup_role" WITH LOGIN REPLICATION PASSWORD :'backup_password';
+-- WAL-G's remote backup reads data_directory, which only superusers and members of
+-- pg_read_all_settings may see; found by running it, and the only grant it needs.
+GRANT pg_read_all_settings TO :"backup_role";
 SELECT format('CREATE ROLE %I', :'monitor_role')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'monitor_role') \gexec
 ALTER ROLE :"monitor_role" WITH LOGIN PASSWORD :'monitor_password' CONNECTION LIMIT 5;

@@ -13,7 +13,6 @@ stack): the real archive_command, and the S3 endpoint stopped and started again.
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,11 +28,16 @@ from drill.state import DrillState
 from drill.toolchain import Toolchain, find_pg_bindir
 from pgpitr_runtime import names
 from tests.mocks.harness import kubernetes_objects, run_program
+from tests.requirements import require_program
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(shutil.which("prometheus-postgres-exporter") is None, reason="postgres_exporter missing"),
-]
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def exporter_program() -> str:
+    return require_program("prometheus-postgres-exporter", "run `make setup` (Debian package of that name)")
+
+
 NOT_FROM_THE_EXPORTER = {"up", "time"}
 KUBE_STATE_METRICS = "kube_"
 

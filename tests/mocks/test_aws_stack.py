@@ -27,8 +27,8 @@ def test_image_built_from_the_dockerfile_with_pinned_versions(dev: Recorded) -> 
     args = image.inputs["buildArgs"]
     assert args["POSTGRES_VERSION"] == "16"
     assert args["WALG_COMMIT"] == "3e493188db28335fb93a45bd680c6ff8fc3028c1"
-    assert args["WALG_GO_VERSION"].endswith("-3e493188db28")
-    assert set(args["WALG_BUILD_TAGS"].split(",")) >= {"brotli", "libsodium"}
+    assert args["WALG_TAG"] == "v3.0.9" and args["WALG_GOEXPERIMENT"] == "jsonv2"
+    assert set(args["WALG_BUILD_TAGS"].split(",")) == {"brotli", "libsodium", "lzo"}
     assert image.inputs["push"] is True and image.inputs["platforms"] == ["linux/amd64"]
     assert image.inputs["buildOnPreview"] is False
     assert image.inputs["registries"][0]["address"].endswith(".amazonaws.com")

@@ -3,7 +3,6 @@ and unit-tested with promtool: each alert fires when it should and stays silent 
 healthy database, an idle one, and after a transient failure."""
 
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +12,13 @@ import pytest
 import yaml
 
 from tests.mocks.harness import kubernetes_objects, run_program
+from tests.requirements import require_program
 
-pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (make setup)")
+
+@pytest.fixture(autouse=True)
+def promtool() -> str:
+    return require_program("promtool", "run `make setup` (Debian package prometheus)")
+
 
 PRIMARY = {"job": "database/postgres", "pgpitr_instance": "postgres", "instance": "10.1.2.3:9187"}
 RESTORED = {"job": "database/postgres", "pgpitr_instance": "postgres-restored", "instance": "10.1.2.4:9187"}

@@ -1,7 +1,6 @@
 """The files the image ships: shellcheck-clean, strict shell, one source for shared names."""
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,10 +9,12 @@ import pytest
 from components.image import image_build_args
 from pgpitr.versions import WALG_RELEASES
 from pgpitr_runtime import names
+from tests.requirements import require_program
 
 ROOT = Path(__file__).resolve().parents[2]
 SHELL_FILES = sorted(
-    [p for p in (ROOT / "docker").rglob("*") if p.is_file() and p.name != "Dockerfile"]
+    [p for folder in ("bin", "initdb") for p in (ROOT / "docker" / folder).iterdir()]
+    + list((ROOT / "docker").glob("*.sh"))
     + list((ROOT / "scripts").glob("*.sh"))
     + [ROOT / ".ci" / "run"]
 )
@@ -28,10 +29,10 @@ def test_there_are_scripts_to_check() -> None:
     }
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed (make setup)")
 def test_shellcheck_passes_on_every_script() -> None:
+    shellcheck = require_program("shellcheck", "run `make setup` (Debian package shellcheck)")
     result = subprocess.run(
-        ["shellcheck", "--external-sources", *map(str, SHELL_FILES)], cwd=ROOT, capture_output=True, text=True
+        [shellcheck, "--external-sources", *map(str, SHELL_FILES)], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout
 

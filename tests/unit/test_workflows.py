@@ -6,13 +6,14 @@ shellcheck, every `run:` script. The assertions below pin what actionlint cannot
 the triggers, the OIDC-only AWS credentials, the policy pack and the prod approval gate.
 """
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.requirements import require_program
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = ROOT / "scripts" / "install-actionlint.sh"
@@ -31,8 +32,7 @@ def actionlint() -> Path:
     """The pinned actionlint, built on first use (needs Go unless already built)."""
     result = subprocess.run(["bash", str(INSTALL_SCRIPT)], cwd=ROOT, capture_output=True, text=True, timeout=540)
     if result.returncode != 0:
-        if shutil.which("go") is None:
-            pytest.skip("the go command is missing, so actionlint cannot be built (install Go 1.26 or newer)")
+        require_program("go", "actionlint is built from source: install Go 1.26 or newer")
         pytest.fail(f"{INSTALL_SCRIPT.name} failed:\n{result.stderr}")
     return Path(result.stdout.strip())
 
