@@ -95,7 +95,7 @@ def start_and_wait_promoted(primary: BenchPrimary, base: Path, env: dict[str, st
     state = primary.ready_state()
     port = free_port()
     postgres.write_conf(base, environment.restored_conf(primary.settings))
-    postgres.start(primary.tools, base, port, env)
+    postgres.start(base, port, env)
     dsn = f"postgresql://postgres:{state.superuser_password}@127.0.0.1:{port}/postgres"
 
     def promoted() -> bool:

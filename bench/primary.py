@@ -128,17 +128,14 @@ class BenchPrimary:
         self.state = state
         postgres.prepare_dirs(self.base)
         postgres.write_conf(self.base, environment.primary_conf(self.settings))
-        postgres.initdb(self.tools, self.base, state.superuser_password, self.server_env())
+        postgres.start(self.base, state.primary.port, self.server_env())
+        postgres.wait_until_accepting(self.dsn(), self.base)
         # pgBackRest reaches PostgreSQL only through its socket, as whichever user runs
         # it; the benchmark's throwaway cluster trusts that private socket.
         hba = self.pgdata / "pg_hba.conf"
         hba.write_text("local all all trust\n" + hba.read_text())
-        postgres.start(self.tools, self.base, state.primary.port, self.server_env())
-        postgres.wait_until_accepting(self.dsn(), self.base)
-        processes.run(
-            [str(environment.INITDB_SCRIPTS_DIR / names.ROLES_INITDB_SCRIPT)],
-            environment.initdb_script_env(state, self.tools, str(self.pgdata)),
-        )
+        with postgres.connect(self.dsn()) as conn:
+            conn.execute("SELECT pg_reload_conf()")
         self.write_pgbackrest_conf()
         both = f'wal-g wal-push "%p" && pgbackrest --config={self.pgbackrest_conf} --stanza={STANZA} archive-push "%p"'
         with postgres.connect(self.dsn()) as conn:

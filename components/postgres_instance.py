@@ -84,8 +84,8 @@ def resource_requirements(resources: ResourceSettings) -> k8s.core.v1.ResourceRe
 
 
 def server_env(spec: InstanceSpec) -> list[EnvVar]:
-    """The postgres container: the entrypoint's settings, the role passwords the initdb
-    script needs, and WAL-G's settings (archive_command runs with this environment)."""
+    """The postgres container: the entrypoint's settings, the passwords it reconciles the
+    roles to, and WAL-G's settings (archive_command runs with this environment)."""
     env = plain_env(
         {
             names.PGDATA: names.IMAGE_PGDATA,
@@ -127,9 +127,10 @@ def postgres_container(spec: InstanceSpec) -> k8s.core.v1.ContainerArgs:
     return k8s.core.v1.ContainerArgs(
         name="postgres",
         image=spec.image,
-        # No `command`: the official entrypoint initialises an empty volume and runs
-        # postgres as the postgres user. Where to listen is the pod's business, so it is
+        # pgpitr's entrypoint initialises an empty volume, reconciles roles and grants on
+        # every start, then runs postgres. Where to listen is the pod's business, so it is
         # an argument (the drill passes its own), not part of postgresql.conf.
+        command=[f"{names.IMAGE_BIN_DIR}/{names.ENTRYPOINT_SCRIPT}"],
         args=["postgres", "-c", f"config_file={CONFIG_PATH}", "-c", "listen_addresses=*"],
         ports=[k8s.core.v1.ContainerPortArgs(name="postgres", container_port=kn.POSTGRES_PORT)],
         env=server_env(spec),

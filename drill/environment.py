@@ -23,7 +23,6 @@ DRILL_ACCESS_KEY_ID = "pgpitr-drill"
 DRILL_SECRET_ACCESS_KEY = "pgpitr-drill-secret-key"
 DRILL_BUCKET = "pgpitr-drill"
 SCRIPTS_DIR = REPOSITORY_ROOT / "docker" / "bin"
-INITDB_SCRIPTS_DIR = REPOSITORY_ROOT / "docker" / "initdb"
 WAL_FETCH_COMMAND = str(SCRIPTS_DIR / names.WAL_FETCH_SCRIPT)
 
 
@@ -82,11 +81,17 @@ def encryption_env(state: DrillState, settings: StackSettings) -> dict[str, str]
     encryption = settings.backup.encryption
     if encryption is None:
         return {}
-    if encryption.method != "libsodium":
-        raise SettingsError("the drill supports backup.encryption.method libsodium only")
-    if not state.libsodium_key:
-        raise SettingsError("this drill was started without encryption; run `python -m drill down` and `up` again")
-    return {names.WALG_LIBSODIUM_KEY: state.libsodium_key, names.WALG_LIBSODIUM_KEY_TRANSFORM: "base64"}
+    key = state.libsodium_key if encryption.method == "libsodium" else state.pgp_key
+    if not key:
+        raise SettingsError(
+            f"this drill was started without a {encryption.method} key; run `python -m drill down` and `up` again"
+        )
+    if encryption.method == "libsodium":
+        return {names.WALG_LIBSODIUM_KEY: key, names.WALG_LIBSODIUM_KEY_TRANSFORM: "base64"}
+    # The Secret's pgp-passphrase is optional (secretKeyRef optional: the variable is
+    # then absent, as here for a key without a passphrase).
+    passphrase = {names.WALG_PGP_KEY_PASSPHRASE: state.pgp_passphrase} if state.pgp_passphrase else {}
+    return {names.WALG_PGP_KEY: key, **passphrase}
 
 
 def storage_env(state: DrillState, settings: StackSettings, instance: str = PRIMARY_NAME) -> dict[str, str]:
@@ -96,16 +101,31 @@ def storage_env(state: DrillState, settings: StackSettings, instance: str = PRIM
     }
 
 
-def server_env(state: DrillState, settings: StackSettings, tools: Toolchain, pgdata: str) -> dict[str, str]:
-    """What the postgres container gets (archive_command inherits it)."""
+def credentials_env(state: DrillState) -> dict[str, str]:
+    """The passwords the postgres containers get from the credentials Secret."""
+    return {
+        names.POSTGRES_PASSWORD: state.superuser_password,
+        names.PGPITR_BACKUP_PASSWORD: state.backup_password,
+        names.PGPITR_MONITOR_PASSWORD: state.monitor_password,
+    }
+
+
+def entrypoint_env(state: DrillState, tools: Toolchain, pgdata: str) -> dict[str, str]:
+    """What the image's entrypoint reads: where the data lives, how to initialise it,
+    the roles to reconcile and their passwords."""
     return {
         **base_env(tools),
         names.PGDATA: pgdata,
         names.POSTGRES_USER: names.SUPERUSER_ROLE,
         names.POSTGRES_INITDB_ARGS: INITDB_ARGS,
         **role_names_environment(),
-        **storage_env(state, settings),
+        **credentials_env(state),
     }
+
+
+def server_env(state: DrillState, settings: StackSettings, tools: Toolchain, pgdata: str) -> dict[str, str]:
+    """What the postgres container gets (archive_command inherits it)."""
+    return {**entrypoint_env(state, tools, pgdata), **storage_env(state, settings)}
 
 
 def primary_connection(state: DrillState, user: str, password: str) -> dict[str, str]:
@@ -116,19 +136,6 @@ def primary_connection(state: DrillState, user: str, password: str) -> dict[str,
         names.PGUSER: user,
         names.PGPASSWORD: password,
         names.PGDATABASE: "postgres",
-    }
-
-
-def initdb_script_env(state: DrillState, tools: Toolchain, pgdata: str) -> dict[str, str]:
-    """The initdb script's input, as the entrypoint passes it (here over TCP)."""
-    return {
-        **base_env(tools),
-        names.PGDATA: pgdata,
-        names.POSTGRES_USER: names.SUPERUSER_ROLE,
-        **primary_connection(state, names.SUPERUSER_ROLE, state.superuser_password),
-        names.PGPITR_BACKUP_PASSWORD: state.backup_password,
-        names.PGPITR_MONITOR_PASSWORD: state.monitor_password,
-        **role_names_environment(),
     }
 
 
@@ -153,8 +160,7 @@ def restore_env(
 ) -> dict[str, str]:
     """The restored instance's init container and server: its own prefix, the source's archive."""
     return {
-        **base_env(tools),
-        names.PGDATA: pgdata,
+        **entrypoint_env(state, tools, pgdata),
         **storage_env(state, settings, instance),
         names.PGPITR_SOURCE_WALG_PREFIX: location(state).walg_prefix,
         **recovery,

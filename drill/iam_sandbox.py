@@ -6,6 +6,13 @@ document the program generates for its role.
 What moto does not check (seen with moto 5.2): the `s3:prefix` condition on ListBucket
 (listing another prefix is allowed), and KMS permissions behind SSE-KMS. Tests must not
 claim those; the policy documents themselves are checked for them under mocks.
+
+One thing moto gets wrong is corrected here (`python -m drill.iam_sandbox` runs moto's
+server with the fix): DeleteObjects, the batch delete WAL-G's `delete` uses. AWS checks
+s3:DeleteObject on each key and reports the refused ones in the response's Errors;
+moto checks it on the bucket ARN, so a policy granting s3:DeleteObject on a prefix (as
+every pgpitr policy does) could delete nothing at all, and a refused delete would prove
+nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from typing import Any
 import boto3
 
 from drill import processes
-from drill.state import free_port
+from drill.state import REPOSITORY_ROOT, free_port
 
 REGION = "us-east-1"
 ADMIN = "pgpitr-admin"
@@ -56,10 +63,11 @@ class IamSandbox:
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.pid = processes.start_background(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "drill.iam_sandbox", "-H", "127.0.0.1", "-p", str(self.port)],
             {
                 "PATH": "/usr/bin:/bin",
                 "HOME": str(self.directory),
+                "PYTHONPATH": str(REPOSITORY_ROOT),
                 "INITIAL_NO_AUTH_ACTION_COUNT": str(self.setup_calls()),
             },
             self.directory / "moto-iam.log",
@@ -97,3 +105,74 @@ class IamSandbox:
 
     def stop(self) -> None:
         processes.stop_pid(self.pid)
+
+
+def authorize_batch_deletes_per_key() -> None:
+    """Makes moto's DeleteObjects check s3:DeleteObject on every key against the caller's
+    IAM policies, delete the permitted keys and report the others as AccessDenied, as
+    AWS does. Replaces moto's handler of `POST /bucket?delete` (moto 5.2)."""
+    from xml.etree import ElementTree
+
+    from moto.core.responses import ActionResult
+    from moto.s3.exceptions import MalformedXML, S3AccessDeniedError
+    from moto.s3.responses import S3Response
+
+    original = S3Response._bucket_response_post
+
+    def bucket_response_post(self: Any, request: Any, bucket_name: str) -> Any:
+        self.path = self._get_path(request)
+        if not request.headers.get("Content-Length") or not self.is_delete_keys():
+            return original(self, request, bucket_name)
+        objects = [
+            {local_name(field.tag): field.text for field in element if field.text}  # VersionId may be empty
+            for element in ElementTree.fromstring(self.body)
+            if local_name(element.tag) == "Object"
+        ]
+        if not objects:
+            raise MalformedXML()
+        permitted, errors = [], []
+        for obj in objects:
+            self.data["Action"] = "DeleteObject"
+            try:
+                self._authenticate_and_authorize_s3_action(bucket_name=bucket_name, key_name=obj["Key"])
+            except S3AccessDeniedError:
+                errors.append({"Key": obj["Key"], "Code": "AccessDenied", "Message": "Access Denied"})
+            else:
+                permitted.append(obj)
+        bypass = self.headers.get("x-amz-bypass-governance-retention", "").lower() == "true"
+        deleted, locked = self.backend.delete_objects(bucket_name, permitted, bypass) if permitted else ([], [])
+        errors += [
+            {"Key": key, "Code": "AccessDenied", "Message": "Access Denied because object protected by object lock."}
+            for key in locked
+        ]
+        self.data["Action"] = "DeleteObjects"
+        return self.serialized(
+            ActionResult(
+                {
+                    "Deleted": [
+                        {
+                            "Key": key,
+                            "VersionId": version or None,
+                            "DeleteMarkerVersionId": marker or None,
+                            "DeleteMarker": True if marker else None,
+                        }
+                        for key, version, marker in deleted
+                    ],
+                    "Errors": errors,
+                }
+            )
+        )
+
+    S3Response._bucket_response_post = bucket_response_post  # type: ignore[method-assign]
+
+
+def local_name(tag: str) -> str:
+    """An XML tag without its namespace: {http://s3.amazonaws.com/doc/2006-03-01/}Key -> Key."""
+    return tag.rsplit("}", 1)[-1]
+
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    authorize_batch_deletes_per_key()
+    main(sys.argv[1:])

@@ -99,10 +99,10 @@ class LocalStack:
         )
         self.state.s3.kms_key_arn = kms.create_key(Description="pgpitr drill")["KeyMetadata"]["Arn"]
 
-    def start_gateway(self) -> None:
+    def start_gateway(self, target: str | None = None) -> None:
         s3 = self.state.s3
         s3.gateway_pid = processes.start_background(
-            [sys.executable, "-m", "drill.s3_gateway", str(s3.endpoint_port), str(s3.server_port)],
+            [sys.executable, "-m", "drill.s3_gateway", str(s3.endpoint_port), target or str(s3.server_port)],
             {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPOSITORY_ROOT)},
             self.state.path / "s3-gateway.log",
             container=False,
@@ -125,27 +125,30 @@ class LocalStack:
         self.state.s3.gateway_pid = None
         self.state.save()
 
+    def hang_storage(self) -> None:
+        """Storage as WAL-G sees it when the endpoint accepts connections and never answers."""
+        self.stop_storage()
+        self.start_gateway("hang")
+        self.state.s3.hanging = True
+        self.state.save()
+
     def start_storage(self) -> None:
+        if self.state.s3.hanging:
+            self.stop_storage()
+            self.state.s3.hanging = False
         if not processes.alive(self.state.s3.gateway_pid):
             self.start_gateway()
 
     # --- the primary ------------------------------------------------------------
     def create_primary(self) -> None:
-        base = self.primary_base
-        postgres.prepare_dirs(base)
-        postgres.write_conf(base, environment.primary_conf(self.settings))
-        env = self.primary_env()
-        postgres.initdb(self.tools, base, self.state.superuser_password, env)
+        """The primary's first start: the image's entrypoint initialises the empty data
+        directory and creates pgpitr's roles before the server accepts connections."""
+        postgres.prepare_dirs(self.primary_base)
+        postgres.write_conf(self.primary_base, environment.primary_conf(self.settings))
         self.start_primary()
-        pgdata = str(postgres.instance_paths(base)["pgdata"])
-        processes.run(
-            [str(environment.INITDB_SCRIPTS_DIR / names.ROLES_INITDB_SCRIPT)],
-            environment.initdb_script_env(self.state, self.tools, pgdata),
-            what="the initdb roles script",
-        )
 
     def start_primary(self) -> None:
-        postgres.start(self.tools, self.primary_base, self.state.primary.port, self.primary_env())
+        postgres.start(self.primary_base, self.state.primary.port, self.primary_env())
         postgres.wait_until_accepting(self.primary_dsn(), self.primary_base)
 
     def stop_primary(self) -> None:
@@ -222,7 +225,7 @@ class LocalStack:
         postgres.write_conf(base, environment.restored_conf(self.settings))
         if after_fetch is not None:
             after_fetch()
-        postgres.start(self.tools, base, instance.port, env)
+        postgres.start(base, instance.port, env)
         self.wait_for_recovery(instance, base, options, timeout)
         return instance
 
@@ -235,7 +238,7 @@ class LocalStack:
         )
         postgres.stop(self.tools, base, env)
         result = processes.run([str(environment.SCRIPTS_DIR / names.RESTORE_SCRIPT)], env, what=names.RESTORE_SCRIPT)
-        postgres.start(self.tools, base, instance.port, env)
+        postgres.start(base, instance.port, env)
         postgres.wait_until_accepting(self.state.dsn(instance), base)
         return result.stderr
 
@@ -315,10 +318,16 @@ class LocalStack:
 
 
 def new_state(directory: Path, stack: str) -> DrillState:
+    from drill import encryption_keys
+
     settings = environment.stack_settings(stack)
-    encrypted = settings.backup.encryption is not None
+    method = settings.backup.encryption.method if settings.backup.encryption is not None else None
+    # A passphrase-protected PGP key, so the drill also exercises WALG_PGP_KEY_PASSPHRASE.
+    pgp_passphrase = secrets.token_urlsafe(18) if method == "pgp" else ""
     return DrillState(
-        libsodium_key=base64.b64encode(secrets.token_bytes(32)).decode() if encrypted else "",
+        libsodium_key=base64.b64encode(secrets.token_bytes(32)).decode() if method == "libsodium" else "",
+        pgp_key=encryption_keys.pgp_key(pgp_passphrase) if method == "pgp" else "",
+        pgp_passphrase=pgp_passphrase,
         dir=str(directory),
         stack=stack,
         superuser_password=secrets.token_urlsafe(18),

@@ -1,10 +1,10 @@
-"""Local PostgreSQL servers run like the image runs them: initdb as the entrypoint does,
-`postgres -c config_file=<the rendered postgresql.conf>`, as a non-root user."""
+"""Local PostgreSQL servers run like the image runs them: through its entrypoint
+(docker/bin/pgpitr-entrypoint postgres -c config_file=<the rendered postgresql.conf>),
+as a non-root user."""
 
 from __future__ import annotations
 
 import os
-import shlex
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,9 +13,11 @@ import psycopg
 
 from drill import processes
 from drill.processes import DrillError
+from drill.state import REPOSITORY_ROOT
 from drill.toolchain import Toolchain
-from pgpitr.container_env import INITDB_ARGS
 from pgpitr_runtime import names
+
+ENTRYPOINT = REPOSITORY_ROOT / "docker" / "bin" / names.ENTRYPOINT_SCRIPT
 
 STARTUP_TIMEOUT = 120.0
 
@@ -44,68 +46,39 @@ def write_conf(base: Path, conf: str) -> Path:
     return path
 
 
-def initdb(tools: Toolchain, base: Path, superuser_password: str, env: Mapping[str, str]) -> None:
-    """What docker-entrypoint.sh does on an empty volume, before the initdb scripts."""
-    pgdata = instance_paths(base)["pgdata"]
-    password_file = base / "conf" / "initdb-password"
-    password_file.write_text(superuser_password + "\n")
-    try:
-        processes.run(
-            [
-                tools.pg("initdb"),
-                f"--pgdata={pgdata}",
-                f"--username={names.SUPERUSER_ROLE}",
-                f"--pwfile={password_file}",
-                *shlex.split(INITDB_ARGS),
-            ],
-            env,
-            what="initdb",
-        )
-    finally:
-        password_file.unlink(missing_ok=True)
-    # The entrypoint's pg_setup_hba_conf: password logins from anywhere.
-    with (pgdata / "pg_hba.conf").open("a") as hba:
-        hba.write("\nhost all all all scram-sha-256\n")
-
-
-def server_options(base: Path, port: int) -> str:
+def server_options(base: Path, port: int) -> list[str]:
     """The container's `-c config_file=...`, plus where this machine differs: a free port
     on loopback and a private socket directory."""
     paths = instance_paths(base)
-    return " ".join(
-        [
-            f"-c config_file={paths['conf']}",
-            f"-c port={port}",
-            "-c listen_addresses=127.0.0.1",
-            f"-c unix_socket_directories={paths['socket']}",
-        ]
-    )
+    return [
+        "-c",
+        f"config_file={paths['conf']}",
+        "-c",
+        f"port={port}",
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        f"unix_socket_directories={paths['socket']}",
+    ]
 
 
-def start(tools: Toolchain, base: Path, port: int, env: Mapping[str, str]) -> None:
-    """Starts the server without waiting; callers wait for what they need."""
-    paths = instance_paths(base)
-    processes.run(
-        [
-            tools.pg("pg_ctl"),
-            "start",
-            "-D",
-            str(paths["pgdata"]),
-            "-l",
-            str(paths["log"]),
-            "-W",
-            "-o",
-            server_options(base, port),
-        ],
-        env,
-        what=f"pg_ctl start ({base.name})",
+def start(base: Path, port: int, env: Mapping[str, str]) -> int:
+    """Starts the server as its container does, through the image's entrypoint (which
+    initialises an empty PGDATA and reconciles roles first); returns once the real server
+    runs (the entrypoint execs it, so it keeps the entrypoint's pid). Callers wait for
+    connections themselves."""
+    pid = processes.start_background(
+        [str(ENTRYPOINT), "postgres", *server_options(base, port)], env, instance_paths(base)["log"]
     )
-    # pg_ctl -W returns at fork; until postmaster.pid exists, "not running" means "not yet".
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not running(base):
-        if time.monotonic() > deadline:
+    while postmaster_pid(base) != pid:
+        if not processes.alive(pid):
             raise DrillError(f"PostgreSQL in {base} did not start: {log_tail(base)}")
+        if time.monotonic() > deadline:
+            processes.stop_pid(pid, timeout=5)
+            raise DrillError(f"PostgreSQL in {base} did not start in {STARTUP_TIMEOUT:.0f}s: {log_tail(base)}")
         time.sleep(0.05)
+    return pid
 
 
 def postmaster_pid(base: Path) -> int | None:

@@ -17,6 +17,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+OWNER_VARIABLE = "PGPITR_STARTED_BY"
+"""Set on every process the drill starts, to the pid of the Python process that started
+it; children inherit it, so the test suite can find whatever it left running."""
+
+
+def owned_env(env: Mapping[str, str]) -> dict[str, str]:
+    return {**env, OWNER_VARIABLE: str(os.getpid())}
+
 
 class DrillError(RuntimeError):
     """A drill step failed; the message is one line saying which and why."""
@@ -57,19 +65,60 @@ def run(
     check: bool = True,
     what: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Runs a container program to completion; stderr goes to the log file the caller reads."""
-    result = subprocess.run(
+    """Runs a container program to completion; stderr goes to the log file the caller reads.
+
+    It runs in a session of its own: on a timeout (or any interruption) every process of
+    that session is killed, including programs that moved to a process group of their own
+    (`timeout` does), so nothing it started outlives the call."""
+    process = subprocess.Popen(
         container_argv(argv),
-        env=dict(env),
-        input=input_text,
-        capture_output=True,
+        env=owned_env(env),
+        stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
+        start_new_session=True,
     )
+    try:
+        stdout, stderr = process.communicate(input_text, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_session(process.pid)
+        process.communicate()
+        raise DrillError(f"{what or Path(argv[0]).name} did not finish within {timeout:.0f}s; stopped it") from None
+    except BaseException:
+        kill_session(process.pid)
+        process.communicate()
+        raise
+    finally:
+        kill_session(process.pid)  # whatever it left behind in the background
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     if check and result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise DrillError(f"{what or Path(argv[0]).name} failed with status {result.returncode}: {last}")
     return result
+
+
+def session_members(session: int) -> list[int]:
+    """Pids of the live processes in session `session` (its leader may be gone)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # After the command: state, ppid, pgrp, session, ...
+        if int(fields[3]) == session and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def kill_session(session: int) -> None:
+    """SIGKILL to every process of `session`."""
+    for pid in session_members(session):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, 9)
 
 
 def start_background(argv: Sequence[str], env: Mapping[str, str], log: Path, container: bool = True) -> int:
@@ -78,7 +127,7 @@ def start_background(argv: Sequence[str], env: Mapping[str, str], log: Path, con
     with log.open("ab") as out:
         process = subprocess.Popen(
             container_argv(argv) if container else list(argv),
-            env=dict(env),
+            env=owned_env(env),
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

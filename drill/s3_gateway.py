@@ -2,7 +2,8 @@
 
 WAL-G talks to the S3 API through it. Stopping it is a storage outage as WAL-G sees
 one (connections refused), while the S3 server behind it keeps its data, which an
-in-memory server would lose if it were the one stopped.
+in-memory server would lose if it were the one stopped. Started with `hang` instead of a
+target, it is storage that accepts connections and never answers.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import asyncio
 import contextlib
 import ssl
 import sys
+
+HANG = -1
+"""Target port meaning: answer nothing."""
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -27,6 +31,12 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 async def _serve(listen_port: int, target_port: int, tls: ssl.SSLContext | None = None) -> None:
     async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        if target_port == HANG:
+            # Storage that accepts connections and never answers: read, say nothing.
+            while await client_reader.read(65536):
+                pass
+            client_writer.close()
+            return
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", target_port)
         except OSError:
@@ -40,15 +50,16 @@ async def _serve(listen_port: int, target_port: int, tls: ssl.SSLContext | None 
 
 
 def main(argv: list[str]) -> int:
-    """LISTEN_PORT TARGET_PORT [CERT KEY]: with a certificate, clients speak TLS to the gateway."""
+    """LISTEN_PORT TARGET_PORT|hang [CERT KEY]: with a certificate, clients speak TLS to the
+    gateway; with `hang` it accepts connections and never answers."""
     if len(argv) not in (2, 4):
-        print("usage: python -m drill.s3_gateway LISTEN_PORT TARGET_PORT [CERT KEY]", file=sys.stderr)
+        print("usage: python -m drill.s3_gateway LISTEN_PORT TARGET_PORT|hang [CERT KEY]", file=sys.stderr)
         return 2
     tls = None
     if len(argv) == 4:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(argv[2], argv[3])
-    asyncio.run(_serve(int(argv[0]), int(argv[1]), tls))
+    asyncio.run(_serve(int(argv[0]), HANG if argv[1] == "hang" else int(argv[1]), tls))
     return 0
 
 

@@ -34,6 +34,8 @@ class S3State:
     kms_key_arn: str
     server_pid: int | None = None
     gateway_pid: int | None = None
+    hanging: bool = False
+    """The gateway answers nothing (LocalStack.hang_storage)."""
     scheme: str = "http"
     """https when the server runs with a certificate (the benchmark: pgBackRest needs TLS)."""
 
@@ -65,7 +67,11 @@ class DrillState:
     primary: InstanceState
     restores: list[InstanceState] = field(default_factory=list)
     libsodium_key: str = ""
-    """The drill's client-side encryption key (base64), when the stack encrypts backups."""
+    """The drill's libsodium key (base64), when the stack encrypts backups with libsodium."""
+    pgp_key: str = ""
+    """The drill's armored PGP private key, when the stack encrypts backups with PGP."""
+    pgp_passphrase: str = ""
+    """The passphrase protecting `pgp_key`; empty for a key without one."""
 
     @property
     def path(self) -> Path:
@@ -90,6 +96,8 @@ class DrillState:
             primary=InstanceState(**raw["primary"]),
             restores=[InstanceState(**r) for r in raw.get("restores", [])],
             libsodium_key=raw.get("libsodium_key", ""),
+            pgp_key=raw.get("pgp_key", ""),
+            pgp_passphrase=raw.get("pgp_passphrase", ""),
         )
 
     def dsn(self, instance: InstanceState, user: str = "postgres", password: str | None = None) -> str:

@@ -26,10 +26,15 @@ class AckedWriter:
     _stop: threading.Event = field(default_factory=threading.Event)
     _gate: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
+    first_id: int = 1
+    """This writer's first id: rows below it were written before it started."""
 
     def create_table(self) -> None:
+        """The table, and ids after any a writer before this one left there."""
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             conn.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (id bigint PRIMARY KEY, at timestamptz NOT NULL)")
+            row = conn.execute(f"SELECT coalesce(max(id), 0) FROM {TABLE}").fetchone()
+        self.first_id = int(str(row[0] if row else 0)) + 1
 
     def start(self) -> None:
         self.create_table()
@@ -37,7 +42,7 @@ class AckedWriter:
         self._thread.start()
 
     def _next_id(self) -> int:
-        return max([0, *self.acknowledged, *self.in_flight]) + 1
+        return max([self.first_id - 1, *self.acknowledged, *self.in_flight]) + 1
 
     def _run(self) -> None:
         conn: psycopg.Connection[tuple[object, ...]] | None = None

@@ -4,9 +4,11 @@ performance defaults and whatever the user adds."""
 from collections.abc import Mapping
 from typing import Final
 
+from pgpitr_runtime import names
 from pgpitr_runtime.recovery import quote_setting
 
-ARCHIVE_COMMAND: Final = 'wal-g wal-push "%p"'
+ARCHIVE_COMMAND: Final = f'{names.WAL_PUSH_SCRIPT} "%p"'
+"""wal-g wal-push through pgpitr's wrapper, which bounds it in time (docker/bin)."""
 
 OWNED_SETTINGS: Final = frozenset(
     {

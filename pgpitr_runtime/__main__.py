@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from pgpitr_runtime import names
 from pgpitr_runtime.backups import AUTO, BackupChoiceError, choose_backup, parse_backup_list
+from pgpitr_runtime.key_check import classify_fetch, key_configured, problem_line
 from pgpitr_runtime.recovery import (
     RecoveryInputError,
     RecoveryOptions,
@@ -37,6 +38,11 @@ class CheckFailedError(Exception):
     def __init__(self, message: str, report: str) -> None:
         super().__init__(message)
         self.report = report
+
+
+class ProblemFoundError(Exception):
+    """A check ran and found a problem; its one line goes to stdout for the calling script
+    to log as its own error (pgpitr_die)."""
 
 
 def _require(env: Mapping[str, str], name: str) -> str:
@@ -114,6 +120,36 @@ def cmd_wal_chain_report(env: Mapping[str, str]) -> str:
     return summary
 
 
+def cmd_backup_segment(env: Mapping[str, str]) -> str:
+    """The first WAL segment of backup PGPITR_KEY_CHECK_BACKUP, from the listing on stdin."""
+    name = _require(env, names.PGPITR_KEY_CHECK_BACKUP)
+    for backup in parse_backup_list(sys.stdin.read()):
+        if backup.name == name:
+            return backup.start_segment
+    raise BackupChoiceError(f"backup {name} is not in the listing")
+
+
+def cmd_key_check(env: Mapping[str, str]) -> str:
+    """Judges `wal-g wal-fetch` of one object of the backup (its stderr on stdin, its exit
+    status in PGPITR_KEY_CHECK_STATUS): nothing when the key reads it, else the one line
+    saying why not (a key problem, a storage failure, a missing segment), exit 1."""
+    raw_status = _require(env, names.PGPITR_KEY_CHECK_STATUS)
+    if not raw_status.isdigit():
+        raise RecoveryInputError(f"{names.PGPITR_KEY_CHECK_STATUS} must be an exit status, got {raw_status!r}")
+    status = int(raw_status)
+    problem = problem_line(
+        classify_fetch(status, sys.stdin.read()),
+        status,
+        backup=_require(env, names.PGPITR_KEY_CHECK_BACKUP),
+        segment=_require(env, names.PGPITR_KEY_CHECK_SEGMENT),
+        source=env.get(names.PGPITR_SOURCE_WALG_PREFIX, ""),
+        has_key=key_configured(env),
+    )
+    if problem is not None:
+        raise ProblemFoundError(problem)
+    return ""
+
+
 def cmd_newest_backup(env: Mapping[str, str]) -> str:
     backups = parse_backup_list(sys.stdin.read())
     if not backups:
@@ -127,6 +163,8 @@ COMMANDS: dict[str, Callable[[Mapping[str, str]], str]] = {
     "recovery-conf": cmd_recovery_conf,
     "retention-plan": cmd_retention_plan,
     "newest-backup": cmd_newest_backup,
+    "backup-segment": cmd_backup_segment,
+    "key-check": cmd_key_check,
     "wal-chain-report": cmd_wal_chain_report,
 }
 
@@ -140,6 +178,9 @@ def main(argv: list[str]) -> int:
     except CheckFailedError as failure:
         print(failure.report)
         print(f"pgpitr: {failure}", file=sys.stderr)
+        return CHECK_FAILED
+    except ProblemFoundError as problem:
+        print(problem)
         return CHECK_FAILED
     except (RecoveryInputError, BackupChoiceError, ValueError, KeyError) as error:
         print(f"pgpitr: {error}", file=sys.stderr)

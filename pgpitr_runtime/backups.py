@@ -31,10 +31,17 @@ class Backup:
     start_lsn: int
     finish_lsn: int
     permanent: bool = False
+    wal_file_name: str = ""
+    """The WAL segment the backup starts in (WAL-G's `wal_file_name`)."""
 
     @property
     def is_full(self) -> bool:
         return "_D_" not in self.name
+
+    @property
+    def start_segment(self) -> str:
+        """The first WAL segment a restore of this backup needs; WAL-G names backups after it."""
+        return self.wal_file_name or self.name.removeprefix("base_")[:24]
 
     @property
     def sort_key(self) -> tuple[datetime, int, str]:
@@ -76,6 +83,7 @@ def parse_backup_list(text: str) -> list[Backup]:
                 start_lsn=int(row["start_lsn"]),
                 finish_lsn=int(row["finish_lsn"]),
                 permanent=bool(row.get("is_permanent", False)),
+                wal_file_name=str(row.get("wal_file_name") or ""),
             )
         )
     return sorted(backups, key=lambda b: b.sort_key)

@@ -58,7 +58,8 @@ POSTGRESQL_CONF_KEY: Final = "postgresql.conf"
 KMS_ALGORITHM: Final = "aws:kms"
 PUBLIC_ACCESS_FLAGS: Final = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 ARCHIVE_MODE_ON: Final = frozenset({"on", "true", "yes", "1", "always"})
-WALG_PUSH: Final = re.compile(r"\bwal-g\s+wal-push\b")
+WALG_PUSH: Final = re.compile(r"(?:\bwal-g\s+wal-push|(?<![\w-])pgpitr-wal-push)\b")
+"""pgpitr's bounded wrapper (the shipped archive_command), or WAL-G itself."""
 WALG_S3_PREFIX: Final = "WALG_S3_PREFIX"
 SOURCE_WALG_PREFIX: Final = "PGPITR_SOURCE_WALG_PREFIX"
 
@@ -363,7 +364,7 @@ def archiving_findings(settings: Mapping[str, str]) -> list[str]:
     command = settings.get("archive_command")
     if command is None or not WALG_PUSH.search(command):
         state = "is not set" if command is None else f"is {command!r}"
-        findings.append(f"archive_command {state}; set archive_command = 'wal-g wal-push \"%p\"'")
+        findings.append(f"archive_command {state}; set archive_command = 'pgpitr-wal-push \"%p\"'")
     library = settings.get("archive_library")
     if library:
         findings.append(f"archive_library is {library!r}, which replaces archive_command; remove it")
@@ -468,7 +469,7 @@ ALL_POLICIES: list[Policy] = [
     ),
     ResourceValidationPolicy(
         name="postgres-archiving-on",
-        description="The primary's postgresql.conf sets archive_mode on and archives with 'wal-g wal-push'.",
+        description="The primary's postgresql.conf sets archive_mode on and archives with WAL-G (pgpitr-wal-push).",
         validate=validate_archiving,
         enforcement_level=EnforcementLevel.MANDATORY,
     ),

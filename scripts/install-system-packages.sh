@@ -7,6 +7,7 @@ packages=(
 	postgresql-15 postgresql-contrib
 	prometheus prometheus-postgres-exporter
 	pgbackrest shellcheck
+	gnupg
 	libsodium-dev libbrotli-dev liblzo2-dev
 	util-linux
 )

@@ -1,11 +1,18 @@
-"""Shared fixtures: the dev stack's config as the CLI would pass it."""
+"""Shared fixtures: the dev stack's config as the CLI would pass it, and the check that
+the suite leaves no process running."""
 
+import contextlib
 import copy
 import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from drill.processes import OWNER_VARIABLE
 from tests.mocks.harness import stack_file_config
 
 
@@ -19,3 +26,44 @@ def dev_config() -> dict[str, Any]:
         except ValueError:
             decoded[key] = value
     return copy.deepcopy(decoded)
+
+
+def _leftovers(known: set[int]) -> dict[int, str]:
+    """Live processes started by this test process (drill.processes marks them, and
+    their children inherit the mark) that were not there when the session began."""
+    mark = f"{OWNER_VARIABLE}={os.getpid()}".encode()
+    found = {}
+    for pid in processes_now() - known:
+        try:
+            if mark not in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                continue
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            found[pid] = cmdline.strip()
+    return found
+
+
+def processes_now() -> set[int]:
+    return {int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_running() -> Iterator[None]:
+    """After the whole suite, no process it started may still run: a test that leaves a
+    server or a WAL-G call behind fails the run (and what it left is stopped)."""
+    before = processes_now()
+    yield
+    deadline = time.monotonic() + 15
+    leftovers = _leftovers(before)
+    while leftovers and time.monotonic() < deadline:
+        time.sleep(0.5)
+        leftovers = _leftovers(before)
+    for pid in leftovers:
+        with contextlib.suppress(OSError):
+            os.kill(pid, 9)
+    assert not leftovers, "the tests left processes running: " + "; ".join(
+        f"{pid}: {cmd}" for pid, cmd in sorted(leftovers.items())
+    )

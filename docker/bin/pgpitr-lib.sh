@@ -14,3 +14,24 @@ pgpitr_die() {
 pgpitr_runtime() {
 	PYTHONPATH="${PGPITR_LIB:-/usr/local/lib/pgpitr}" python3 -m pgpitr_runtime "$@"
 }
+
+# Time limits of WAL-G calls, in seconds. WAL-G's S3 client has no request timeout, so an
+# endpoint that accepts connections and never answers would hold a call forever; refused
+# connections are bounded by WALG_S3_MAX_RETRIES (pgpitr/walg_env.py) instead.
+: "${PGPITR_WALG_SEGMENT_TIMEOUT:=120}"      # wal-push, wal-fetch: one 16 MB segment (or a few)
+: "${PGPITR_WALG_LIST_TIMEOUT:=60}"         # backup-list: reads only the backups' metadata
+: "${PGPITR_WALG_MAINTENANCE_TIMEOUT:=900}" # delete, wal-verify: list every WAL segment
+: "${PGPITR_WALG_TRANSFER_TIMEOUT:=21600}"  # backup-push, backup-fetch: the whole database
+
+# pgpitr_walg LIMIT ARGS...: wal-g ARGS, stopped after LIMIT seconds (SIGTERM to its
+# process group, SIGKILL 10 s later: WAL-G does not always heed SIGTERM). Status 124
+# (or 137) then, with one line saying which call ran out of time.
+pgpitr_walg() {
+	local limit=$1 status=0
+	shift
+	timeout --kill-after=10 "$limit" wal-g "$@" || status=$?
+	if ((status == 124 || status == 137)); then
+		pgpitr_log "ERROR: wal-g $1 did not finish within ${limit}s: the storage endpoint is unreachable or not answering"
+	fi
+	return "$status"
+}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from drill import local_stack
+from drill import local_stack, postgres
 from drill.local_stack import LocalStack
 from drill.toolchain import Toolchain, ToolchainError, toolchain
 
@@ -23,8 +23,27 @@ def tools() -> Toolchain:
 
 
 @pytest.fixture(scope="module")
-def stack(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def shared_stack(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """One local stack per test module (starting one takes seconds, not milliseconds)."""
     directory: Path = tmp_path_factory.mktemp("drill") / "stack"
     running = local_stack.up(directory, "dev")
     yield running
     local_stack.down(directory)
+
+
+@pytest.fixture
+def stack(shared_stack: LocalStack) -> Iterator[LocalStack]:
+    """The module's stack, healthy for every test whatever the test before did: storage
+    answering, the primary running and its archive caught up; after the test, restored
+    instances it left are removed."""
+    healthy(shared_stack)
+    yield shared_stack
+    for instance in list(shared_stack.state.restores):
+        shared_stack.remove_restored(instance)
+
+
+def healthy(stack: LocalStack) -> None:
+    stack.start_storage()
+    if not postgres.running(stack.primary_base):
+        stack.start_primary()
+    stack.switch_wal_and_wait_archived(timeout=300)

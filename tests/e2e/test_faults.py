@@ -11,6 +11,7 @@ import pytest
 from drill import postgres, processes
 from drill.local_stack import LocalStack
 from drill.processes import DrillError
+from drill.scenario import Workload
 from drill.workload import TABLE, AckedWriter
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
 from tests.e2e.storage import archive_key_prefix, objects_under
@@ -19,9 +20,11 @@ pytestmark = pytest.mark.e2e
 OUTAGE_SECONDS = 125
 
 
-def restored_acked_ids(stack: LocalStack, dsn: str) -> set[int]:
+def restored_acked_ids(dsn: str, writer: AckedWriter) -> set[int]:
+    """The ids `writer` wrote that the restored copy holds (earlier tests' rows left out)."""
     with postgres.connect(dsn) as conn:
-        return {int(str(row[0])) for row in conn.execute(f"SELECT id FROM {TABLE}")}
+        rows = conn.execute(f"SELECT id FROM {TABLE} WHERE id >= %s", [writer.first_id])
+        return {int(str(row[0])) for row in rows}
 
 
 def wait_until_archived(stack: LocalStack, timeout: float = 600) -> None:
@@ -50,9 +53,9 @@ def test_storage_outage_loses_no_acknowledged_commit(stack: LocalStack) -> None:
             acknowledged_before_target = set(writer.acknowledged)
             target = postgres_now(stack)
         processes.wait_for(lambda: time.monotonic() - outage_started >= OUTAGE_SECONDS, OUTAGE_SECONDS, "outage end")
-        # WAL-G retries a refused connection for a while before wal-push fails: the outage
-        # lasts until PostgreSQL has seen archiving fail.
-        processes.wait_for(lambda: archiver_failures(stack) > failed_before, 900, "archiving to fail", interval=2)
+        # WAL-G retries a refused connection for about 10 s (WALG_S3_MAX_RETRIES) before
+        # wal-push fails: well within the outage, PostgreSQL has seen archiving fail.
+        processes.wait_for(lambda: archiver_failures(stack) > failed_before, 60, "archiving to fail", interval=2)
         written_during_outage = writer.count() - len(acknowledged_before_target)
         assert written_during_outage > 0, "PostgreSQL must keep serving writes while storage is down"
         stack.start_storage()
@@ -67,7 +70,7 @@ def test_storage_outage_loses_no_acknowledged_commit(stack: LocalStack) -> None:
     wait_until_archived(stack)
     chain_intact(stack)
     instance = stack.restore(RecoveryTarget.parse("time", target), RecoveryOptions())
-    restored = restored_acked_ids(stack, stack.state.dsn(instance))
+    restored = restored_acked_ids(stack.state.dsn(instance), writer)
     assert restored == acknowledged_before_target, (
         f"missing {sorted(acknowledged_before_target - restored)[:10]}, "
         f"unexpected {sorted(restored - acknowledged_before_target)[:10]}"
@@ -106,7 +109,7 @@ def test_crash_of_the_primary_loses_no_acknowledged_commit(stack: LocalStack) ->
     wait_until_archived(stack)
     chain_intact(stack)
     instance = stack.restore(RecoveryTarget.parse("latest", None), RecoveryOptions())
-    restored = restored_acked_ids(stack, stack.state.dsn(instance))
+    restored = restored_acked_ids(stack.state.dsn(instance), writer)
     acknowledged = set(writer.acknowledged)
     assert acknowledged <= restored, f"lost acknowledged commits: {sorted(acknowledged - restored)[:10]}"
     assert restored - acknowledged <= writer.in_flight, "rows nobody wrote"
@@ -145,3 +148,40 @@ def test_damaged_wal_makes_a_later_restore_fail_loudly(stack: LocalStack) -> Non
     assert "exit code 200" in log, "the wrapper must make PostgreSQL abort, not end recovery"
     assert not postgres.running(stack.state.path / instance.name)
     stack.remove_restored(instance)
+
+
+def test_storage_that_never_answers_makes_archiving_backup_and_restore_fail_within_bounds(
+    stack: LocalStack,
+) -> None:
+    """An endpoint that accepts connections and never answers (WAL-G's S3 client has no
+    request timeout): archiving fails within the wal-push limit, the backup job and a
+    restore fail within two minutes, each with a line saying what ran out of time, and
+    nothing is left running."""
+    work = Workload(stack)
+    work.create_table()
+    work.write_phase(501)
+    stack.backup()
+    failed_before = archiver_failures(stack)
+    stack.hang_storage()
+    try:
+        work.write_phase(502)
+        postgres.scalar(stack.primary_dsn(), "SELECT pg_switch_wal()")
+        hung_at = time.monotonic()
+
+        started = time.monotonic()
+        with pytest.raises(DrillError, match=r"pgpitr-backup failed.*did not finish within"):
+            stack.backup()
+        assert time.monotonic() - started < 120
+
+        started = time.monotonic()
+        with pytest.raises(DrillError, match=r"pgpitr-restore failed.*did not finish within"):
+            stack.restore(RecoveryTarget.parse("latest", None), RecoveryOptions())
+        assert time.monotonic() - started < 120
+
+        processes.wait_for(
+            lambda: archiver_failures(stack) > failed_before, 240 - (time.monotonic() - hung_at), "archiving to fail"
+        )
+    finally:
+        stack.start_storage()
+    wait_until_archived(stack)
+    chain_intact(stack)

@@ -4,56 +4,38 @@ identity can do exactly what its job needs.
 
 moto does not evaluate the `s3:prefix` condition on ListBucket nor KMS permissions; the
 policy documents' conditions and KMS statements are asserted under mocks instead
-(tests/mocks/test_aws_stack.py, tests/mocks/test_verification.py).
+(tests/mocks/test_aws_stack.py, tests/mocks/test_verification.py). The sandbox corrects
+moto's DeleteObjects, which AWS authorizes key by key (see drill/iam_sandbox.py).
+tests/e2e/test_walg_least_privilege.py runs WAL-G itself against the same sandbox.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from drill.iam_sandbox import ADMIN, IamSandbox
-from tests.mocks.harness import run_program
+from tests.e2e import iam
+from tests.e2e.iam import BUCKET, OTHER_BUCKET, RESTORED, SOURCE
 
 pytestmark = pytest.mark.e2e
-BUCKET = "pgpitr-least-privilege"
-OTHER_BUCKET = "someone-elses-bucket"
-SOURCE = "dev/postgres"
-RESTORED = "dev/postgres-restored"
 SEGMENT = "wal_005/000000010000000000000001.lz4"
 
-
-@pytest.fixture(scope="module")
-def policies() -> dict[str, dict[str, Any]]:
-    """The three roles' policies, exactly as the program renders them."""
-    import json
-
-    from tests.conftest import dev_config as _  # noqa: F401  (fixture module import for clarity)
-    from tests.mocks.harness import stack_file_config
-
-    config: dict[str, Any] = dict(stack_file_config())
-    config["pgpitr:bucket"] = json.dumps({"name": BUCKET})
-    config["pgpitr:restore"] = json.dumps({"enabled": True, "archive": True, "target": {"latest": True}})
-    recorded = run_program(config)
-    return {
-        who: recorded.one("aws:iam/rolePolicy:RolePolicy", f"dev-{role}-walg-storage").json("policy")
-        for who, role in (("primary", "postgres"), ("restored", "postgres-restored"), ("verify", "postgres-verify"))
-    }
+# The shared fixtures (tests/e2e/iam.py), bound here so that pytest finds them.
+policies = iam.policies
+sandbox = iam.sandbox
 
 
-@pytest.fixture(scope="module")
-def sandbox(policies: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[IamSandbox]:
-    server = IamSandbox(tmp_path_factory.mktemp("iam"), [BUCKET, OTHER_BUCKET], policies)
-    server.start()
-    admin = server.client("s3", ADMIN)
+@pytest.fixture(scope="module", autouse=True)
+def seeded(sandbox: IamSandbox) -> None:
+    """A segment under each prefix the tests touch, and one in another bucket."""
+    admin = sandbox.client("s3", ADMIN)
     for key in (f"{SOURCE}/{SEGMENT}", f"{RESTORED}/{SEGMENT}", f"dev/unrelated/{SEGMENT}"):
         admin.put_object(Bucket=BUCKET, Key=key, Body=b"segment")
     admin.put_object(Bucket=OTHER_BUCKET, Key=SEGMENT, Body=b"segment")
-    yield server
-    server.stop()
 
 
 def allowed(call: Callable[[], object]) -> bool:
@@ -75,6 +57,14 @@ def operations(s3: Any, prefix: str) -> dict[str, Callable[[], object]]:
             Bucket=BUCKET, Key=f"{prefix}/basebackups_005/part.tar.lz4", UploadId=upload["UploadId"]
         )
 
+    def batch_delete() -> None:
+        """DeleteObjects (WAL-G's `delete`): refusals come back per key, in a 200 response."""
+        response = s3.delete_objects(
+            Bucket=BUCKET, Delete={"Objects": [{"Key": f"{prefix}/wal_005/000000010000000000000003.lz4"}]}
+        )
+        for error in response.get("Errors", []):
+            raise ClientError({"Error": {"Code": error["Code"], "Message": error["Message"]}}, "DeleteObjects")
+
     return {
         "put": lambda: s3.put_object(Bucket=BUCKET, Key=f"{prefix}/wal_005/000000010000000000000002.lz4", Body=b"x"),
         "get": lambda: s3.get_object(Bucket=BUCKET, Key=f"{prefix}/{SEGMENT}")["Body"].read(),
@@ -82,6 +72,7 @@ def operations(s3: Any, prefix: str) -> dict[str, Callable[[], object]]:
         "list": lambda: s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/"),
         "multipart": multipart,
         "delete": lambda: s3.delete_object(Bucket=BUCKET, Key=f"{prefix}/wal_005/000000010000000000000002.lz4"),
+        "batch delete": batch_delete,
     }
 
 
@@ -103,7 +94,7 @@ def test_primary_reads_and_writes_only_its_prefix(sandbox: IamSandbox) -> None:
     assert {name: allowed(call) for name, call in own.items()} == dict.fromkeys(own, True)
     for other_prefix in (RESTORED, "dev/unrelated"):
         others = operations(s3, other_prefix)
-        denied = {name: allowed(others[name]) for name in ("put", "get", "delete", "multipart")}
+        denied = {name: allowed(others[name]) for name in ("put", "get", "delete", "batch delete", "multipart")}
         assert denied == dict.fromkeys(denied, False), other_prefix
     admin_ops = bucket_admin_operations(s3)
     assert {name: allowed(call) for name, call in admin_ops.items()} == dict.fromkeys(admin_ops, False)
@@ -113,9 +104,10 @@ def test_restored_instance_reads_the_source_and_writes_only_its_own_prefix(sandb
     s3 = sandbox.client("s3", "restored")
     source = operations(s3, SOURCE)
     assert allowed(source["get"]) and allowed(source["head"]) and allowed(source["list"])
-    assert not allowed(source["put"]) and not allowed(source["delete"]) and not allowed(source["multipart"])
+    refused = ("put", "delete", "batch delete", "multipart")
+    assert not any(allowed(source[name]) for name in refused)
     own = operations(s3, RESTORED)
-    assert allowed(own["put"]) and allowed(own["get"]) and allowed(own["delete"])
+    assert all(allowed(own[name]) for name in ("put", "get", "delete", "batch delete"))
     admin_ops = bucket_admin_operations(s3)
     assert not any(allowed(call) for call in admin_ops.values())
 
@@ -124,7 +116,7 @@ def test_verify_identity_only_reads(sandbox: IamSandbox) -> None:
     s3 = sandbox.client("s3", "verify")
     source = operations(s3, SOURCE)
     assert allowed(source["get"]) and allowed(source["list"])
-    assert not allowed(source["put"]) and not allowed(source["delete"])
+    assert not any(allowed(source[name]) for name in ("put", "delete", "batch delete", "multipart"))
     assert not allowed(operations(s3, RESTORED)["get"])
 
 

@@ -15,18 +15,18 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def archive(stack: LocalStack) -> LocalStack:
+def archive(shared_stack: LocalStack) -> LocalStack:
     """A primary with a backup and thirty archived segments after it: WAL-G counts a gap
     among the newest WALG_UPLOAD_CONCURRENCY (16) segments as possibly still uploading,
     so the deleted one must be older than that to be reported lost."""
-    work = Workload(stack)
+    work = Workload(shared_stack)
     work.create_table()
     work.write_phase(1)
-    stack.backup()
+    shared_stack.backup()
     for phase in range(2, 32):
         work.write_phase(phase)
-        stack.switch_wal_and_wait_archived()
-    return stack
+        shared_stack.switch_wal_and_wait_archived()
+    return shared_stack
 
 
 def test_verify_passes_on_a_healthy_archive(archive: LocalStack) -> None:

@@ -48,7 +48,7 @@ def test_postgresql_conf_archives_through_walg(dev: Recorded) -> None:
     lines = {line.split(" = ")[0]: line.split(" = ", 1)[1] for line in conf.splitlines() if " = " in line}
     assert lines["wal_level"] == "'replica'"
     assert lines["archive_mode"] == "'on'"
-    assert lines["archive_command"] == "'wal-g wal-push \"%p\"'"
+    assert lines["archive_command"] == "'pgpitr-wal-push \"%p\"'"
     assert lines["archive_timeout"] == "'60s'"
     assert lines["shared_buffers"] == "'256MB'" and lines["max_connections"] == "200"
 

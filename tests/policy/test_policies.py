@@ -414,10 +414,10 @@ def test_archive_mode_off_is_refused(dev: Recorded) -> None:
 
 def test_archive_command_that_does_not_push_is_refused(dev: Recorded) -> None:
     resource = changed(
-        dev, *PRIMARY_CONFIG, edit_conf("archive_command = 'wal-g wal-push \"%p\"'", "archive_command = '/bin/true'")
+        dev, *PRIMARY_CONFIG, edit_conf("archive_command = 'pgpitr-wal-push \"%p\"'", "archive_command = '/bin/true'")
     )
     message = only_violation("postgres-archiving-on", resource)
-    assert "archive_command is '/bin/true'" in message and "wal-g wal-push" in message
+    assert "archive_command is '/bin/true'" in message and "pgpitr-wal-push" in message
 
 
 def test_last_setting_wins_and_comments_are_ignored(dev: Recorded) -> None:

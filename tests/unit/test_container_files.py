@@ -13,7 +13,7 @@ from tests.requirements import require_program
 
 ROOT = Path(__file__).resolve().parents[2]
 SHELL_FILES = sorted(
-    [p for folder in ("bin", "initdb") for p in (ROOT / "docker" / folder).iterdir()]
+    list((ROOT / "docker" / "bin").iterdir())
     + list((ROOT / "docker").glob("*.sh"))
     + list((ROOT / "scripts").glob("*.sh"))
     + [ROOT / ".ci" / "run"]
@@ -25,7 +25,9 @@ def test_there_are_scripts_to_check() -> None:
         names.BACKUP_SCRIPT,
         names.RESTORE_SCRIPT,
         names.WAL_FETCH_SCRIPT,
-        names.ROLES_INITDB_SCRIPT,
+        names.ENTRYPOINT_SCRIPT,
+        names.RECONCILE_ROLES_SCRIPT,
+        names.WAL_PUSH_SCRIPT,
     }
 
 
@@ -72,6 +74,5 @@ def test_dockerfile_args_come_from_the_program() -> None:
 def test_dockerfile_installs_to_the_shared_paths() -> None:
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
     assert f"COPY docker/bin/ {names.IMAGE_BIN_DIR}/" in dockerfile
-    assert f"COPY docker/initdb/ {names.IMAGE_INITDB_DIR}/" in dockerfile
     assert f"USER {names.POSTGRES_UID}:{names.POSTGRES_UID}" in dockerfile
-    assert (ROOT / "docker" / "initdb" / names.ROLES_INITDB_SCRIPT).exists()
+    assert f'ENTRYPOINT ["{names.IMAGE_BIN_DIR}/{names.ENTRYPOINT_SCRIPT}"]' in dockerfile

@@ -1,0 +1,61 @@
+"""Client-side encryption keys for the drill, in the form components.backup_encryption
+delivers them: a libsodium key as base64 (what pgpitr generates into its Secret) and a
+PGP key as an armored private key, optionally protected by a passphrase (what a user
+puts under `pgp-key` and `pgp-passphrase` of backup.encryption.existingSecret)."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import shutil
+import subprocess
+import tempfile
+
+from drill.processes import DrillError
+
+LIBSODIUM_KEY_BYTES = 32
+PGP_USER_ID = "pgpitr drill <drill@pgpitr.invalid>"
+PGP_ALGORITHM = "future-default"
+"""gpg's name for ed25519 (signing) with a cv25519 subkey (encryption): made in
+milliseconds, where RSA 3072 takes seconds; WAL-G's OpenPGP library reads both."""
+
+
+def libsodium_key() -> str:
+    """A new 32-byte key, base64 (WALG_LIBSODIUM_KEY with WALG_LIBSODIUM_KEY_TRANSFORM=base64)."""
+    return base64.b64encode(secrets.token_bytes(LIBSODIUM_KEY_BYTES)).decode()
+
+
+def pgp_key(passphrase: str = "") -> str:
+    """A new armored PGP private key (WALG_PGP_KEY), protected by `passphrase` when it is
+    not empty (WALG_PGP_KEY_PASSPHRASE), made by `gpg --batch` in a throwaway home."""
+    gpg = shutil.which("gpg")
+    if gpg is None:
+        raise DrillError("a PGP-encrypted drill needs gpg; run `make setup` (Debian package gnupg)")
+    home = tempfile.mkdtemp(prefix="pgpitr-gpg-")
+    protection = ["--passphrase", passphrase] if passphrase else ["--passphrase", ""]
+    common = [gpg, "--homedir", home, "--batch", "--pinentry-mode", "loopback", *protection]
+    try:
+        generate = subprocess.run(
+            [*common, "--quick-generate-key", PGP_USER_ID, PGP_ALGORITHM, "default", "never"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if generate.returncode != 0:
+            raise DrillError(f"gpg could not generate a key: {last_line(generate.stderr)}")
+        export = subprocess.run(
+            [*common, "--armor", "--export-secret-keys"], capture_output=True, text=True, timeout=60
+        )
+        if export.returncode != 0 or "PRIVATE KEY BLOCK" not in export.stdout:
+            raise DrillError(f"gpg could not export the key: {last_line(export.stderr)}")
+        return export.stdout
+    finally:
+        # gpg started an agent for this home; it must not outlive the key's creation.
+        gpgconf = shutil.which("gpgconf")
+        if gpgconf is not None:
+            subprocess.run([gpgconf, "--homedir", home, "--kill", "gpg-agent"], capture_output=True, timeout=30)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def last_line(text: str) -> str:
+    return (text.strip().splitlines() or ["no output"])[-1]
