@@ -69,10 +69,10 @@ def test_services_headless_and_client(dev: Recorded) -> None:
     assert statefulset["spec"]["serviceName"] == "postgres-headless"
 
 
-def test_statefulset_runs_the_official_entrypoint_non_root(dev: Recorded) -> None:
+def test_statefulset_runs_pgpitrs_entrypoint_non_root(dev: Recorded) -> None:
     pod = primary_pod(dev)
     postgres = containers(pod)["postgres"]
-    assert "command" not in postgres
+    assert postgres["command"] == ["/usr/local/bin/pgpitr-entrypoint"]
     assert postgres["args"] == [
         "postgres",
         "-c",
