@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from pgpitr.iam_policies import tls_only_bucket_policy
-from pgpitr.settings.aws import BucketSettings
+from pgpitr.settings.bucket import AwsBucketSettings
 
 
 class BackupBucket(pulumi.ComponentResource):
@@ -19,7 +19,7 @@ class BackupBucket(pulumi.ComponentResource):
     bucket_arn: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, settings: BucketSettings, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, settings: AwsBucketSettings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pgpitr:index:BackupBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 

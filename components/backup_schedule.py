@@ -1,11 +1,11 @@
 """The base-backup CronJob: WAL-G in remote mode, then retention."""
 
-from collections.abc import Mapping
-
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.pod_parts import EnvVar, container_security_context, plain_env, scratch_mounts, secret_env
+from components.archive_store import StorageAccess
+from components.database_credentials import DatabaseCredentials
+from components.pod_parts import EnvVar, container_security_context, plain_env, scratch_mounts
 from components.scheduled_job import scheduled_job
 from pgpitr import kubernetes_names as kn
 from pgpitr.container_env import retention_environment
@@ -32,9 +32,9 @@ class BackupSchedule(pulumi.ComponentResource):
         image: pulumi.Input[str],
         primary_host: pulumi.Input[str],
         settings: BackupSettings,
-        walg_env: Mapping[str, pulumi.Input[str]],
-        credential_env: list[EnvVar],
-        service_account: str,
+        archive: StorageAccess,
+        passwords: DatabaseCredentials,
+        extra_secret_env: list[EnvVar],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pgpitr:index:BackupSchedule", name, None, opts)
@@ -48,11 +48,11 @@ class BackupSchedule(pulumi.ComponentResource):
                 # database named after the role.
                 names.PGDATABASE: "postgres",
                 "PGSSLMODE": "prefer",
-                **walg_env,
+                **archive.walg_env,
                 **retention_environment(settings.retention),
             }
         )
-        env += [secret_env(names.PGPASSWORD, kn.CREDENTIALS_SECRET, kn.BACKUP_PASSWORD_KEY), *credential_env]
+        env += [passwords.env(names.PGPASSWORD, kn.BACKUP_PASSWORD_KEY), *archive.secret_env, *extra_secret_env]
         container = k8s.core.v1.ContainerArgs(
             name="backup",
             image=image,
@@ -63,7 +63,7 @@ class BackupSchedule(pulumi.ComponentResource):
                 limits={"cpu": "2", "memory": "1Gi"},
             ),
             security_context=container_security_context(),
-            volume_mounts=scratch_mounts(),
+            volume_mounts=[*scratch_mounts(), *archive.mounts],
         )
         scheduled_job(
             f"{name}-cronjob",
@@ -72,9 +72,10 @@ class BackupSchedule(pulumi.ComponentResource):
             settings.schedule,
             settings.time_zone,
             container,
-            service_account,
+            archive.service_account,
             labels,
             JOB_DEADLINE_SECONDS,
             pulumi.ResourceOptions(parent=self),
+            volumes=archive.volumes,
         )
         self.register_outputs({})

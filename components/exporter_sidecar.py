@@ -4,7 +4,8 @@ loopback and adds the WAL backlog and backup queries."""
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.pod_parts import container_security_context, plain_env, secret_env
+from components.database_credentials import DatabaseCredentials
+from components.pod_parts import container_security_context, plain_env
 from pgpitr import kubernetes_names as kn
 from pgpitr.monitoring.alert_rules import exporter_queries
 from pgpitr.versions import POSTGRES_EXPORTER_IMAGE
@@ -29,7 +30,7 @@ def queries_config_map(
     )
 
 
-def exporter_container() -> k8s.core.v1.ContainerArgs:
+def exporter_container(passwords: DatabaseCredentials) -> k8s.core.v1.ContainerArgs:
     env = plain_env(
         {
             "DATA_SOURCE_URI": f"127.0.0.1:{kn.POSTGRES_PORT}/postgres?sslmode=disable",
@@ -37,7 +38,7 @@ def exporter_container() -> k8s.core.v1.ContainerArgs:
             "PG_EXPORTER_EXTEND_QUERY_PATH": f"{QUERIES_DIR}/{QUERIES_FILE}",
         }
     )
-    env.append(secret_env("DATA_SOURCE_PASS", kn.CREDENTIALS_SECRET, kn.MONITOR_PASSWORD_KEY))
+    env.append(passwords.env("DATA_SOURCE_PASS", kn.MONITOR_PASSWORD_KEY))
     probe = k8s.core.v1.ProbeArgs(
         http_get=k8s.core.v1.HTTPGetActionArgs(path="/", port="metrics"), period_seconds=30, failure_threshold=4
     )

@@ -87,3 +87,10 @@ class PostgresImage(pulumi.ComponentResource):
         )
         self.ref = image.ref
         self.register_outputs({"ref": self.ref, "repositoryUrl": self.repository_url})
+
+
+def image_reference(settings: ImageSettings, postgres_version: int, walg: WalgRelease) -> pulumi.Output[str]:
+    """`image.ref` as it is (nothing built, no registry made), else the image built here."""
+    if settings.ref is not None:
+        return pulumi.Output.from_input(settings.ref)
+    return PostgresImage("postgres-image", settings, postgres_version, walg).ref

@@ -4,12 +4,13 @@ instance are both this component; the restored one adds an init container that f
 its empty volume from the archive."""
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.archive_store import StorageAccess
+from components.database_credentials import DatabaseCredentials
 from components.pod_parts import (
     EnvVar,
     container_security_context,
@@ -17,7 +18,6 @@ from components.pod_parts import (
     pod_security_context,
     scratch_mounts,
     scratch_volumes,
-    secret_env,
 )
 from pgpitr import kubernetes_names as kn
 from pgpitr.container_env import INITDB_ARGS, role_names_environment
@@ -45,9 +45,11 @@ class InstanceSpec:
     namespace: pulumi.Input[str]
     image: pulumi.Input[str]
     postgresql_conf: str
-    walg_env: Mapping[str, pulumi.Input[str]]
-    credential_env: list[EnvVar]
-    service_account: str
+    archive: StorageAccess
+    """WAL-G's access to this instance's archive prefix (and, restored, the source's)."""
+    passwords: DatabaseCredentials
+    extra_secret_env: list[EnvVar]
+    """Other secrets WAL-G needs (the backup encryption key)."""
     storage: StorageSettings
     resources: ResourceSettings
     restore: RestoreSpec | None = None
@@ -95,30 +97,35 @@ def server_env(spec: InstanceSpec) -> list[EnvVar]:
         }
     )
     env += [
-        secret_env(names.POSTGRES_PASSWORD, kn.CREDENTIALS_SECRET, kn.SUPERUSER_PASSWORD_KEY),
-        secret_env(names.PGPITR_BACKUP_PASSWORD, kn.CREDENTIALS_SECRET, kn.BACKUP_PASSWORD_KEY),
-        secret_env(names.PGPITR_MONITOR_PASSWORD, kn.CREDENTIALS_SECRET, kn.MONITOR_PASSWORD_KEY),
+        spec.passwords.env(names.POSTGRES_PASSWORD, kn.SUPERUSER_PASSWORD_KEY),
+        spec.passwords.env(names.PGPITR_BACKUP_PASSWORD, kn.BACKUP_PASSWORD_KEY),
+        spec.passwords.env(names.PGPITR_MONITOR_PASSWORD, kn.MONITOR_PASSWORD_KEY),
     ]
-    env += plain_env(spec.walg_env)
+    env += plain_env(spec.archive.walg_env)
     if spec.restore is not None:
         env += plain_env({names.PGPITR_SOURCE_WALG_PREFIX: spec.restore.source_walg_prefix})
-    return env + spec.credential_env
+    return env + walg_secret_env(spec)
+
+
+def walg_secret_env(spec: InstanceSpec) -> list[EnvVar]:
+    return spec.archive.secret_env + spec.extra_secret_env
 
 
 def restore_init_container(spec: InstanceSpec, restore: RestoreSpec) -> k8s.core.v1.ContainerArgs:
     env = plain_env({names.PGDATA: names.IMAGE_PGDATA})
-    env += plain_env(spec.walg_env)
+    env += plain_env(spec.archive.walg_env)
     env += plain_env({names.PGPITR_SOURCE_WALG_PREFIX: restore.source_walg_prefix, **restore.recovery_env})
     return k8s.core.v1.ContainerArgs(
         name="restore",
         image=spec.image,
         command=[f"{names.IMAGE_BIN_DIR}/{names.RESTORE_SCRIPT}"],
-        env=env + spec.credential_env,
+        env=env + walg_secret_env(spec),
         resources=resource_requirements(spec.resources),
         security_context=container_security_context(),
         volume_mounts=[
             k8s.core.v1.VolumeMountArgs(name=spec.data_claim, mount_path=names.IMAGE_DATA_MOUNT),
             *scratch_mounts(),
+            *spec.archive.mounts,
         ],
     )
 
@@ -143,6 +150,7 @@ def postgres_container(spec: InstanceSpec) -> k8s.core.v1.ContainerArgs:
             k8s.core.v1.VolumeMountArgs(name=spec.data_claim, mount_path=names.IMAGE_DATA_MOUNT),
             k8s.core.v1.VolumeMountArgs(name=kn.CONFIG_VOLUME, mount_path=names.IMAGE_CONFIG_DIR, read_only=True),
             *scratch_mounts(),
+            *spec.archive.mounts,
         ],
     )
 
@@ -218,7 +226,7 @@ class PostgresInstance(pulumi.ComponentResource):
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
                     spec=k8s.core.v1.PodSpecArgs(
-                        service_account_name=spec.service_account,
+                        service_account_name=spec.archive.service_account,
                         automount_service_account_token=False,
                         security_context=pod_security_context(),
                         termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
@@ -230,6 +238,7 @@ class PostgresInstance(pulumi.ComponentResource):
                                 config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config.metadata.name),
                             ),
                             *scratch_volumes(),
+                            *spec.archive.volumes,
                             *spec.extra_volumes,
                         ],
                     ),

@@ -1,34 +1,28 @@
 """The whole program as a function of validated settings, so tests can run it under mocks
 with many configurations in one process."""
 
-import json
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.backup_bucket import BackupBucket
+from components.archive_store import archive_store
 from components.backup_encryption import BackupEncryptionKey, encryption_env
 from components.backup_schedule import BackupSchedule
 from components.database_credentials import DatabaseCredentials
 from components.exporter_sidecar import exporter_container, exporter_volume, queries_config_map
-from components.image import PostgresImage
+from components.image import image_reference
 from components.monitoring import Monitoring
 from components.postgres_instance import InstanceSpec, PostgresInstance, RestoreSpec
-from components.storage_watch import StorageWatch
 from components.verification import Verification, chain_cronjob_name, drill_cronjob_name
-from components.workload_identity import WorkloadIdentity
 from pgpitr import kubernetes_names as kn
 from pgpitr.container_env import restore_settings_environment
-from pgpitr.iam_policies import PrefixGrant, storage_policy
+from pgpitr.iam_policies import PrefixGrant
 from pgpitr.monitoring.alert_rules import rule_groups
 from pgpitr.postgresql_conf import render_postgresql_conf
 from pgpitr.settings import StackSettings
-from pgpitr.settings.aws import StaticKeysIdentity
 from pgpitr.settings.stack import PRIMARY_NAME
 from pgpitr.versions import WALG_RELEASES
-from pgpitr.walg_env import ArchiveLocation, walg_environment
 
 RESTORED_STARTUP_SECONDS = 24 * 3600
 """Replaying a day of WAL can take hours; the startup probe must not kill it."""
@@ -39,7 +33,7 @@ class StackOutputs:
     bucket_name: pulumi.Output[str]
     walg_s3_prefix: pulumi.Output[str]
     role_arn: pulumi.Output[str] | None
-    kms_key_arn: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str] | None
     image: pulumi.Output[str]
     namespace: pulumi.Output[str]
     primary_host: pulumi.Output[str]
@@ -63,27 +57,6 @@ def archive_prefix(instance: str) -> str:
     return f"{pulumi.get_stack()}/{instance}"
 
 
-@dataclass(frozen=True)
-class Storage:
-    """The bucket and key, resolved once, for building archive locations and policies."""
-
-    bucket: BackupBucket
-    region: pulumi.Output[str]
-    partition: pulumi.Output[str]
-
-    def location(self, prefix: str) -> ArchiveLocation[pulumi.Output[str]]:
-        return ArchiveLocation(
-            walg_prefix=self.bucket.bucket_name.apply(lambda b: f"s3://{b}/{prefix}"),
-            kms_key_id=self.bucket.kms_key_arn,
-            region=self.region,
-        )
-
-    def policy(self, grants: list[PrefixGrant]) -> pulumi.Output[str]:
-        return pulumi.Output.all(self.bucket.bucket_name, self.bucket.kms_key_arn, self.partition).apply(
-            lambda v: json.dumps(storage_policy(v[0], v[1], grants, v[2]))
-        )
-
-
 def restored_grants(source_prefix: str, own_prefix: str, archive: bool) -> list[PrefixGrant]:
     """The restored copy reads the source archive and never writes there."""
     grants = [PrefixGrant(source_prefix, "read")]
@@ -93,14 +66,7 @@ def restored_grants(source_prefix: str, own_prefix: str, archive: bool) -> list[
 
 
 def build(settings: StackSettings) -> StackOutputs:
-    image = PostgresImage(
-        "postgres-image", settings.image, settings.postgres_version, WALG_RELEASES[settings.walg_version]
-    )
-    storage = Storage(
-        BackupBucket("backups", settings.bucket),
-        region=aws.get_region_output().region,
-        partition=aws.get_partition_output().partition,
-    )
+    image = image_reference(settings.image, settings.postgres_version, WALG_RELEASES[settings.walg_version])
     namespace = k8s.core.v1.Namespace(
         "namespace",
         metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -113,9 +79,8 @@ def build(settings: StackSettings) -> StackOutputs:
         ),
     )
     ns = namespace.metadata.name
-    static_keys = settings.identity if isinstance(settings.identity, StaticKeysIdentity) else None
-    DatabaseCredentials("postgres-credentials", ns, static_keys)
-    compression = settings.backup.compression
+    store = archive_store(settings, ns)
+    passwords = DatabaseCredentials("postgres-credentials", ns, settings.credentials)
     encryption = settings.backup.encryption
     if encryption is not None and encryption.method == "libsodium" and encryption.existing_secret is None:
         BackupEncryptionKey("backup-encryption", ns)
@@ -124,23 +89,19 @@ def build(settings: StackSettings) -> StackOutputs:
     sidecar_volumes: list[k8s.core.v1.VolumeArgs] = []
     if settings.monitoring.enabled:
         queries = queries_config_map("postgres", ns, pulumi.ResourceOptions())
-        sidecars, sidecar_volumes = [exporter_container()], [exporter_volume(queries)]
+        sidecars, sidecar_volumes = [exporter_container(passwords)], [exporter_volume(queries)]
 
     primary_prefix = archive_prefix(PRIMARY_NAME)
-    primary_location = storage.location(primary_prefix)
-    primary_identity = WorkloadIdentity(
-        PRIMARY_NAME, settings, ns, storage.policy([PrefixGrant(primary_prefix, "read-write")])
-    )
-    primary_walg_env = walg_environment(primary_location, compression)
+    primary_access = store.access(PRIMARY_NAME, primary_prefix, [PrefixGrant(primary_prefix, "read-write")])
     primary = PostgresInstance(
         InstanceSpec(
             name=PRIMARY_NAME,
             namespace=ns,
-            image=image.ref,
+            image=image,
             postgresql_conf=render_postgresql_conf(settings.archive_timeout, settings.postgresql.root),
-            walg_env=primary_walg_env,
-            credential_env=primary_identity.credential_env + walg_secrets,
-            service_account=primary_identity.service_account,
+            archive=primary_access,
+            passwords=passwords,
+            extra_secret_env=walg_secrets,
             storage=settings.storage,
             resources=settings.resources,
             extra_containers=sidecars,
@@ -150,32 +111,29 @@ def build(settings: StackSettings) -> StackOutputs:
     BackupSchedule(
         kn.backup_cronjob(PRIMARY_NAME),
         namespace=ns,
-        image=image.ref,
+        image=image,
         primary_host=primary.host,
         settings=settings.backup,
-        walg_env=primary_walg_env,
-        credential_env=primary_identity.credential_env + walg_secrets,
-        service_account=primary_identity.service_account,
+        archive=primary_access,
+        passwords=passwords,
+        extra_secret_env=walg_secrets,
     )
 
     verify = settings.verify
     if verify.drill.enabled or verify.wal_chain.enabled:
-        verifier = WorkloadIdentity(
-            f"{PRIMARY_NAME}-verify", settings, ns, storage.policy([PrefixGrant(primary_prefix, "read")])
-        )
         Verification(
             "verification",
             settings,
             namespace=ns,
-            image=image.ref,
+            image=image,
             primary=PRIMARY_NAME,
             primary_host=primary.host,
-            walg_env=primary_walg_env,
-            credential_env=verifier.credential_env + walg_secrets,
-            service_account=verifier.service_account,
+            archive=store.access(f"{PRIMARY_NAME}-verify", primary_prefix, [PrefixGrant(primary_prefix, "read")]),
+            passwords=passwords,
+            extra_secret_env=walg_secrets,
         )
     if verify.storage.enabled:
-        StorageWatch("backup-bucket-size", storage.bucket.bucket_name, verify.storage)
+        store.watch(verify.storage)
 
     if settings.monitoring.enabled:
         groups = rule_groups(
@@ -190,31 +148,29 @@ def build(settings: StackSettings) -> StackOutputs:
         Monitoring("monitoring", ns, PRIMARY_NAME, settings.monitoring, groups)
 
     restored_host: pulumi.Output[str] | None = None
-    restored_prefix_output: pulumi.Output[str] | None = None
+    restored_prefix_output: pulumi.Input[str] | None = None
     restore = settings.restore
     if restore.enabled and restore.target is not None:
         own_prefix = archive_prefix(restore.name)
-        restored_location = storage.location(own_prefix)
-        restored_identity = WorkloadIdentity(
-            restore.name, settings, ns, storage.policy(restored_grants(primary_prefix, own_prefix, restore.archive))
+        restored_access = store.access(
+            restore.name, own_prefix, restored_grants(primary_prefix, own_prefix, restore.archive)
         )
         target = restore.target.to_target()
-        restored_walg_env = walg_environment(restored_location, compression)
         restored = PostgresInstance(
             InstanceSpec(
                 name=restore.name,
                 namespace=ns,
-                image=image.ref,
+                image=image,
                 postgresql_conf=render_postgresql_conf(
                     settings.archive_timeout, settings.postgresql.root, archive=restore.archive
                 ),
-                walg_env=restored_walg_env,
-                credential_env=restored_identity.credential_env + walg_secrets,
-                service_account=restored_identity.service_account,
+                archive=restored_access,
+                passwords=passwords,
+                extra_secret_env=walg_secrets,
                 storage=settings.storage,
                 resources=settings.resources,
                 restore=RestoreSpec(
-                    source_walg_prefix=primary_location.walg_prefix,
+                    source_walg_prefix=primary_access.walg_prefix,
                     recovery_env=restore_settings_environment(restore),
                     target_summary=f"{target.kind}={target.value or 'true'} backup={restore.backup}",
                 ),
@@ -224,16 +180,16 @@ def build(settings: StackSettings) -> StackOutputs:
             )
         )
         restored_host = restored.host
-        restored_prefix_output = restored_location.walg_prefix
+        restored_prefix_output = restored_access.walg_prefix
 
     return StackOutputs(
-        bucket_name=storage.bucket.bucket_name,
-        walg_s3_prefix=primary_location.walg_prefix,
-        role_arn=primary_identity.role_arn,
-        kms_key_arn=storage.bucket.kms_key_arn,
-        image=image.ref,
+        bucket_name=store.bucket_name,
+        walg_s3_prefix=pulumi.Output.from_input(primary_access.walg_prefix),
+        role_arn=primary_access.role_arn,
+        kms_key_arn=store.kms_key_arn,
+        image=image,
         namespace=ns,
         primary_host=primary.host,
         restored_host=restored_host,
-        restored_walg_s3_prefix=restored_prefix_output,
+        restored_walg_s3_prefix=pulumi.Output.from_input(restored_prefix_output) if restored_prefix_output else None,
     )

@@ -1,12 +1,12 @@
 """Recoverability proven on the cluster: a scheduled restore drill in a throwaway pod and
 a scheduled WAL chain check, both with a read-only identity on the bucket."""
 
-from collections.abc import Mapping
-
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.pod_parts import EnvVar, container_security_context, plain_env, scratch_mounts, secret_env
+from components.archive_store import StorageAccess
+from components.database_credentials import DatabaseCredentials
+from components.pod_parts import EnvVar, container_security_context, plain_env, scratch_mounts
 from components.postgres_instance import resource_requirements
 from components.scheduled_job import scheduled_job
 from pgpitr import kubernetes_names as kn
@@ -36,14 +36,16 @@ class Verification(pulumi.ComponentResource):
         image: pulumi.Input[str],
         primary: str,
         primary_host: pulumi.Input[str],
-        walg_env: Mapping[str, pulumi.Input[str]],
-        credential_env: list[EnvVar],
-        service_account: str,
+        archive: StorageAccess,
+        passwords: DatabaseCredentials,
+        extra_secret_env: list[EnvVar],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pgpitr:index:Verification", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         verify = settings.verify
+        walg_env = archive.walg_env
+        secrets = archive.secret_env + extra_secret_env
         time_zone = settings.backup.time_zone
         if verify.drill.enabled:
             env = plain_env(
@@ -72,19 +74,20 @@ class Verification(pulumi.ComponentResource):
                     name="verify",
                     image=image,
                     command=[f"{names.IMAGE_BIN_DIR}/{names.VERIFY_RESTORE_SCRIPT}"],
-                    env=env + credential_env,
+                    env=env + secrets,
                     resources=resource_requirements(settings.resources),
                     security_context=container_security_context(),
                     volume_mounts=[
                         k8s.core.v1.VolumeMountArgs(name=SCRATCH_VOLUME, mount_path=SCRATCH_MOUNT),
                         *scratch_mounts(),
+                        *archive.mounts,
                     ],
                 ),
-                service_account,
+                archive.service_account,
                 kn.labels(drill_cronjob_name(primary), "verify"),
                 verify.drill.deadline_hours * 3600,
                 child,
-                volumes=[scratch],
+                volumes=[scratch, *archive.volumes],
             )
         if verify.wal_chain.enabled:
             env = plain_env(
@@ -96,7 +99,7 @@ class Verification(pulumi.ComponentResource):
                     **walg_env,
                 }
             )
-            env.append(secret_env(names.PGPASSWORD, kn.CREDENTIALS_SECRET, kn.MONITOR_PASSWORD_KEY))
+            env.append(passwords.env(names.PGPASSWORD, kn.MONITOR_PASSWORD_KEY))
             scheduled_job(
                 f"{name}-wal-chain",
                 chain_cronjob_name(primary),
@@ -107,16 +110,17 @@ class Verification(pulumi.ComponentResource):
                     name="wal-chain",
                     image=image,
                     command=[f"{names.IMAGE_BIN_DIR}/{names.WAL_CHAIN_SCRIPT}"],
-                    env=env + credential_env,
+                    env=env + secrets,
                     resources=k8s.core.v1.ResourceRequirementsArgs(
                         requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "1", "memory": "512Mi"}
                     ),
                     security_context=container_security_context(),
-                    volume_mounts=scratch_mounts(),
+                    volume_mounts=[*scratch_mounts(), *archive.mounts],
                 ),
-                service_account,
+                archive.service_account,
                 kn.labels(chain_cronjob_name(primary), "verify"),
                 CHAIN_DEADLINE_SECONDS,
                 child,
+                volumes=archive.volumes,
             )
         self.register_outputs({})

@@ -31,6 +31,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
         super().__init__("pgpitr:index:WorkloadIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         identity = settings.identity
+        assert identity is not None, "an AWS bucket always has an identity (settings default it)"
         self.service_account = name
         self.role_arn = None
         self.credential_env = []
@@ -47,12 +48,22 @@ class WorkloadIdentity(pulumi.ComponentResource):
             self.role_arn = role.arn
             if isinstance(identity, IrsaIdentity):
                 annotations[kn.IRSA_ROLE_ANNOTATION] = role.arn
-        k8s.core.v1.ServiceAccount(
-            f"{name}-service-account",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=name, namespace=namespace, annotations=annotations or None, labels=kn.labels(name, "identity")
-            ),
-            automount_service_account_token=False,
-            opts=child,
-        )
+        service_account(name, namespace, annotations, child)
         self.register_outputs({"roleArn": self.role_arn})
+
+
+def service_account(
+    name: str,
+    namespace: pulumi.Input[str],
+    annotations: dict[str, pulumi.Input[str]],
+    opts: pulumi.ResourceOptions,
+) -> k8s.core.v1.ServiceAccount:
+    """The ServiceAccount a workload's pods run as; they never mount its token."""
+    return k8s.core.v1.ServiceAccount(
+        f"{name}-service-account",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=name, namespace=namespace, annotations=annotations or None, labels=kn.labels(name, "identity")
+        ),
+        automount_service_account_token=False,
+        opts=opts,
+    )

@@ -13,15 +13,18 @@ from drill.toolchain import Toolchain
 from pgpitr.container_env import INITDB_ARGS, retention_environment, role_names_environment
 from pgpitr.postgresql_conf import render_postgresql_conf
 from pgpitr.settings import SettingsError, StackSettings, parse_settings
+from pgpitr.settings.bucket import S3CompatibleBucketSettings
 from pgpitr.settings.stack import PRIMARY_NAME
 from pgpitr.settings.stack_file import read_stack_file
-from pgpitr.walg_env import ArchiveLocation, walg_environment, walg_prefix
+from pgpitr.walg_env import ArchiveLocation, s3_compatible_location, walg_environment
 from pgpitr_runtime import names
 
 DRILL_REGION = "us-east-1"
 DRILL_ACCESS_KEY_ID = "pgpitr-drill"
 DRILL_SECRET_ACCESS_KEY = "pgpitr-drill-secret-key"
 DRILL_BUCKET = "pgpitr-drill"
+DRILL_CREDENTIALS_SECRET = "pgpitr-drill-s3"
+"""The Secret a cluster would keep DRILL_ACCESS_KEY_ID and DRILL_SECRET_ACCESS_KEY in."""
 SCRIPTS_DIR = REPOSITORY_ROOT / "docker" / "bin"
 WAL_FETCH_COMMAND = str(SCRIPTS_DIR / names.WAL_FETCH_SCRIPT)
 
@@ -51,13 +54,25 @@ def archive_prefix(stack: str, instance: str) -> str:
     return f"{stack}/{instance}"
 
 
-def location(state: DrillState, instance: str = PRIMARY_NAME) -> ArchiveLocation[str]:
-    return ArchiveLocation(
-        walg_prefix=walg_prefix(state.s3.bucket, archive_prefix(stack_name(state.stack), instance)),
-        kms_key_id=state.s3.kms_key_arn,
-        region=DRILL_REGION,
-        endpoint=state.s3.endpoint,
+def drill_bucket(state: DrillState) -> S3CompatibleBucketSettings:
+    """The drill's S3 server as a stack would name it: `bucket.provider: s3Compatible`
+    (plain http on loopback, hence `insecure`). The drill reaches it through the same
+    code path as a cluster reaches any S3-compatible store."""
+    return S3CompatibleBucketSettings.model_validate(
+        {
+            "provider": "s3Compatible",
+            "endpoint": state.s3.endpoint,
+            "insecure": state.s3.scheme == "http",
+            "name": state.s3.bucket,
+            "region": DRILL_REGION,
+            "credentialsSecret": {"name": DRILL_CREDENTIALS_SECRET},
+        }
     )
+
+
+def location(state: DrillState, instance: str = PRIMARY_NAME) -> ArchiveLocation[str]:
+    prefix = archive_prefix(stack_name(state.stack), instance)
+    return s3_compatible_location(drill_bucket(state), prefix, state.s3.ca_cert_file)
 
 
 def base_env(tools: Toolchain) -> dict[str, str]:
@@ -101,26 +116,33 @@ def storage_env(state: DrillState, settings: StackSettings, instance: str = PRIM
     }
 
 
-def credentials_env(state: DrillState) -> dict[str, str]:
-    """The passwords the postgres containers get from the credentials Secret."""
-    return {
-        names.POSTGRES_PASSWORD: state.superuser_password,
-        names.PGPITR_BACKUP_PASSWORD: state.backup_password,
-        names.PGPITR_MONITOR_PASSWORD: state.monitor_password,
-    }
-
-
-def entrypoint_env(state: DrillState, tools: Toolchain, pgdata: str) -> dict[str, str]:
+def entrypoint_input(
+    tools: Toolchain, pgdata: str, *, superuser_password: str, backup_password: str, monitor_password: str
+) -> dict[str, str]:
     """What the image's entrypoint reads: where the data lives, how to initialise it,
-    the roles to reconcile and their passwords."""
+    the roles to reconcile and their passwords (from the credentials Secret in the
+    cluster). For a server with no drill state behind it; the drill's use entrypoint_env."""
     return {
         **base_env(tools),
         names.PGDATA: pgdata,
         names.POSTGRES_USER: names.SUPERUSER_ROLE,
         names.POSTGRES_INITDB_ARGS: INITDB_ARGS,
         **role_names_environment(),
-        **credentials_env(state),
+        names.POSTGRES_PASSWORD: superuser_password,
+        names.PGPITR_BACKUP_PASSWORD: backup_password,
+        names.PGPITR_MONITOR_PASSWORD: monitor_password,
     }
+
+
+def entrypoint_env(state: DrillState, tools: Toolchain, pgdata: str) -> dict[str, str]:
+    """The entrypoint's input with the drill's passwords."""
+    return entrypoint_input(
+        tools,
+        pgdata,
+        superuser_password=state.superuser_password,
+        backup_password=state.backup_password,
+        monitor_password=state.monitor_password,
+    )
 
 
 def server_env(state: DrillState, settings: StackSettings, tools: Toolchain, pgdata: str) -> dict[str, str]:

@@ -86,18 +86,10 @@ class LocalStack:
                 raise DrillError(f"the S3 server exited; see {self.state.path / 's3-server.log'}") from None
             return False
 
-    def create_bucket_and_key(self) -> None:
+    def create_bucket(self) -> None:
         client = self.s3_client()
         client.create_bucket(Bucket=self.state.s3.bucket)
         client.put_bucket_versioning(Bucket=self.state.s3.bucket, VersioningConfiguration={"Status": "Enabled"})
-        kms = boto3.client(
-            "kms",
-            endpoint_url=f"http://127.0.0.1:{self.state.s3.server_port}",
-            region_name=environment.DRILL_REGION,
-            aws_access_key_id=environment.DRILL_ACCESS_KEY_ID,
-            aws_secret_access_key=environment.DRILL_SECRET_ACCESS_KEY,
-        )
-        self.state.s3.kms_key_arn = kms.create_key(Description="pgpitr drill")["KeyMetadata"]["Arn"]
 
     def start_gateway(self, target: str | None = None) -> None:
         s3 = self.state.s3
@@ -333,7 +325,7 @@ def new_state(directory: Path, stack: str) -> DrillState:
         superuser_password=secrets.token_urlsafe(18),
         backup_password=secrets.token_urlsafe(18),
         monitor_password=secrets.token_urlsafe(18),
-        s3=S3State(server_port=free_port(), endpoint_port=free_port(), bucket=environment.DRILL_BUCKET, kms_key_arn=""),
+        s3=S3State(server_port=free_port(), endpoint_port=free_port(), bucket=environment.DRILL_BUCKET),
         primary=InstanceState(
             name="primary",
             port=free_port(),
@@ -355,7 +347,7 @@ def up(directory: Path, stack: str = "dev") -> LocalStack:
         stack_ = LocalStack(state, tools)
         log(f"starting the S3 server on 127.0.0.1:{state.s3.server_port}")
         stack_.start_s3_server()
-        stack_.create_bucket_and_key()
+        stack_.create_bucket()
         stack_.start_gateway()
         log(f"creating the primary on port {state.primary.port}")
         stack_.create_primary()

@@ -31,13 +31,14 @@ class S3State:
     endpoint_port: int
     """The port WAL-G uses: the gateway in front of the server."""
     bucket: str
-    kms_key_arn: str
     server_pid: int | None = None
     gateway_pid: int | None = None
     hanging: bool = False
     """The gateway answers nothing (LocalStack.hang_storage)."""
     scheme: str = "http"
     """https when the server runs with a certificate (the benchmark: pgBackRest needs TLS)."""
+    ca_cert_file: str | None = None
+    """With https: the certificate WAL-G trusts (WALG_S3_CA_CERT_FILE)."""
 
     @property
     def endpoint(self) -> str:

@@ -2,12 +2,14 @@
 
 Values that are only known at deploy time (bucket, KMS key) come in as type parameters,
 so the Pulumi program passes Outputs and the drill passes plain strings through the
-same function.
+same function. An AWS bucket gets SSE-KMS; an S3-compatible store gets its endpoint,
+path-style addressing and CA bundle instead.
 """
 
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from pgpitr.settings.bucket import S3CompatibleBucketSettings
 from pgpitr_runtime import names
 
 V = TypeVar("V")
@@ -15,14 +17,19 @@ V = TypeVar("V")
 
 @dataclass(frozen=True)
 class ArchiveLocation(Generic[V]):
-    """An S3 prefix WAL-G writes to or reads from, encrypted with a KMS key."""
+    """An S3 prefix WAL-G writes to or reads from, and how to reach it."""
 
     walg_prefix: V
     """s3://bucket/prefix"""
-    kms_key_id: V
     region: V
+    kms_key_id: V | None = None
+    """AWS: objects encrypted at rest with this KMS key (SSE-KMS)."""
     endpoint: str | None = None
-    """Only for S3-compatible servers (the drill); AWS needs none."""
+    """S3-compatible stores: their API endpoint (AWS needs none)."""
+    force_path_style: bool = True
+    """With an endpoint: bucket in the path, not in the host name."""
+    ca_cert_file: str | None = None
+    """With an endpoint: a CA bundle its certificate chains to."""
 
 
 S3_MAX_RETRIES = 8
@@ -47,8 +54,11 @@ def walg_environment(location: ArchiveLocation[V], compression: str) -> dict[str
     env: dict[str, V | str] = {
         names.WALG_S3_PREFIX: location.walg_prefix,
         names.AWS_REGION: location.region,
-        names.WALG_S3_SSE: "aws:kms",
-        names.WALG_S3_SSE_KMS_ID: location.kms_key_id,
+    }
+    if location.kms_key_id is not None:
+        env[names.WALG_S3_SSE] = "aws:kms"
+        env[names.WALG_S3_SSE_KMS_ID] = location.kms_key_id
+    env |= {
         names.WALG_COMPRESSION_METHOD: compression,
         names.WALG_PREVENT_WAL_OVERWRITE: "true",
         names.WALG_DELTA_MAX_STEPS: "0",
@@ -57,5 +67,21 @@ def walg_environment(location: ArchiveLocation[V], compression: str) -> dict[str
     }
     if location.endpoint is not None:
         env[names.AWS_ENDPOINT] = location.endpoint
-        env[names.AWS_S3_FORCE_PATH_STYLE] = "true"
+        env[names.AWS_S3_FORCE_PATH_STYLE] = "true" if location.force_path_style else "false"
+    if location.ca_cert_file is not None:
+        env[names.WALG_S3_CA_CERT_FILE] = location.ca_cert_file
     return env
+
+
+def s3_compatible_location(
+    bucket: S3CompatibleBucketSettings, prefix: str, ca_cert_file: str | None
+) -> ArchiveLocation[str]:
+    """Where an S3-compatible store keeps `prefix`: the one function the Kubernetes
+    components and the local drill both use for such a store."""
+    return ArchiveLocation(
+        walg_prefix=walg_prefix(bucket.name, prefix),
+        region=bucket.region,
+        endpoint=bucket.endpoint,
+        force_path_style=bucket.force_path_style,
+        ca_cert_file=ca_cert_file,
+    )

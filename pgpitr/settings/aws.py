@@ -1,14 +1,16 @@
-"""Settings of the AWS half: the image, the backup bucket and the pods' identity."""
+"""Settings of the image and of the pods' AWS identity."""
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from pgpitr.settings.base import SettingsModel
 
 Platform = Literal["linux/amd64", "linux/arm64"]
-_BUCKET_NAME = re.compile(r"^(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IMAGE_REF = re.compile(
+    r"^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(/[a-z0-9][a-z0-9._-]*)+(:\w[\w.-]{0,127}|@sha256:[0-9a-f]{64})$"
+)
 _OIDC_PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/.+$")
 
 
@@ -17,8 +19,13 @@ def _default_platforms() -> list[Platform]:
 
 
 class ImageSettings(SettingsModel):
-    """Where the PostgreSQL + WAL-G image goes."""
+    """Where the PostgreSQL + WAL-G image goes, or (`ref`) which existing one to run."""
 
+    ref: str | None = Field(
+        None,
+        description="An image docker/Dockerfile produced, already in a registry"
+        " (registry/repo@sha256:... or registry/repo:tag): nothing is built or pushed.",
+    )
     repository: str | None = Field(
         None,
         description="Existing repository to push to (e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/pg);"
@@ -28,26 +35,35 @@ class ImageSettings(SettingsModel):
     platforms: list[Platform] = Field(default_factory=_default_platforms, min_length=1)
     push: bool = True
 
-
-class ObjectLockSettings(SettingsModel):
-    """S3 Object Lock default retention: backups cannot be deleted or overwritten for `days`."""
-
-    mode: Literal["GOVERNANCE", "COMPLIANCE"]
-    days: int = Field(ge=1, le=36500)
-
-
-class BucketSettings(SettingsModel):
-    name: str | None = Field(None, description="Bucket name; unset generates one.")
-    force_destroy: bool = False
-    noncurrent_version_expiration_days: int = Field(30, ge=1, le=3650)
-    object_lock: ObjectLockSettings | None = None
-
-    @field_validator("name")
+    @field_validator("ref")
     @classmethod
-    def _valid_bucket_name(cls, value: str | None) -> str | None:
-        if value is not None and (not _BUCKET_NAME.match(value) or ".." in value):
-            raise ValueError("must be 3-63 lowercase letters, digits, dots or hyphens (an S3 bucket name)")
+    def _image_reference(cls, value: str | None) -> str | None:
+        if value == "":
+            raise ValueError(
+                "is empty; name an image docker/Dockerfile produced (registry/repository@sha256:<digest>"
+                " or registry/repository:tag), or remove image.ref to have pgpitr build one"
+            )
+        if value is not None and not _IMAGE_REF.match(value):
+            raise ValueError(
+                f"{value!r} is not an image reference;"
+                " use registry/repository@sha256:<digest> or registry/repository:tag"
+            )
         return value
+
+    @model_validator(mode="after")
+    def _ref_builds_nothing(self) -> Self:
+        """With `ref` nothing is built or pushed, so the build's settings would be ignored."""
+        build_keys = [
+            f"image.{type(self).model_fields[name].alias or name}"
+            for name in ("repository", "platforms", "push")
+            if name in self.model_fields_set
+        ]
+        if self.ref is not None and build_keys:
+            raise ValueError(
+                f"ref: an existing image is run as it is (nothing is built or pushed);"
+                f" remove {' and '.join(build_keys)}"
+            )
+        return self
 
 
 class IrsaIdentity(SettingsModel):

@@ -44,7 +44,8 @@ class RetentionSettings(SettingsModel):
 
 
 class EncryptionSettings(SettingsModel):
-    """Client-side encryption of everything WAL-G uploads, on top of SSE-KMS.
+    """Client-side encryption of everything WAL-G uploads, on top of the store's own
+    encryption (SSE-KMS on AWS; whatever an S3-compatible store does, if anything).
 
     `libsodium` without `existingSecret`: pgpitr generates a 32-byte key (a Pulumi secret)
     into Secret postgres-backup-encryption. With `existingSecret`, that Secret must hold

@@ -13,11 +13,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pgpitr.settings.base import SettingsModel
+from pgpitr.settings.bucket import AwsBucketSettings, S3CompatibleBucketSettings
 from pgpitr.settings.stack import StackSettings
 
 PROJECT = "pgpitr"
 _FIELD_PREFIX = re.compile(r"^([a-zA-Z]+(?:\.[a-zA-Z]+)*): (.*)$", re.DOTALL)
-_UNION_TAGS = frozenset({"irsa", "podIdentity", "staticKeys", "str", "int", "bool", "float", "dict[str,str]"})
+_UNION_TAGS = frozenset(
+    {"irsa", "podIdentity", "staticKeys", "aws", "s3Compatible", "str", "int", "bool", "float", "dict[str,str]"}
+)
 
 
 class SettingsError(Exception):
@@ -38,26 +41,58 @@ def _decode(key: str, value: Any) -> Any:
         return value
 
 
-def _all_aliases() -> list[str]:
-    """Every key of every settings model, to suggest the one a typo meant."""
-    aliases: set[str] = set()
+def _settings_models() -> list[type[BaseModel]]:
+    models: list[type[BaseModel]] = []
     pending: list[type[BaseModel]] = [SettingsModel]
     while pending:
         model = pending.pop()
         pending.extend(model.__subclasses__())
-        aliases.update(field.alias or name for name, field in model.model_fields.items())
-    return sorted(aliases)
+        models.append(model)
+    return models
+
+
+def _aliases(model: type[BaseModel]) -> set[str]:
+    return {field.alias or name for name, field in model.model_fields.items()}
+
+
+def _all_aliases() -> list[str]:
+    """Every key of every settings model, to suggest the one a typo meant."""
+    return sorted(set().union(*(_aliases(model) for model in _settings_models())))
+
+
+def _object_keys(class_name: object) -> str:
+    """`must be an object` and, for a settings model, the keys it takes."""
+    for model in _settings_models():
+        if model.__name__ == class_name:
+            return f"must be an object with the keys {', '.join(sorted(_aliases(model)))}"
+    return "must be an object"
+
+
+def _unknown_key(path: list[str]) -> str:
+    key = path[-1]
+    if path[:-1] == ["bucket"] and key in _aliases(S3CompatibleBucketSettings) - _aliases(AwsBucketSettings):
+        return "applies to bucket.provider s3Compatible only; set bucket.provider: s3Compatible (the default is aws)"
+    if key in _all_aliases():
+        return "unknown key here"
+    close = difflib.get_close_matches(key, _all_aliases(), n=1)
+    return f"unknown key; did you mean {close[0]}?" if close else "unknown key"
 
 
 def _describe(error: Mapping[str, Any]) -> tuple[list[str], str]:
-    path = [str(part) for part in error["loc"] if str(part) not in _UNION_TAGS]
+    loc = [str(part) for part in error["loc"]]
+    path = [part for part in loc if part not in _UNION_TAGS]
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     kind = error["type"]
-    if kind == "extra_forbidden":
-        message = "unknown key"
-        close = difflib.get_close_matches(path[-1], _all_aliases(), n=1)
-        if close:
-            message += f"; did you mean {close[0]}?"
+    if kind == "union_tag_invalid" and path and path[-1] == "bucket":
+        path.append("provider")
+        message = f"must be aws or s3Compatible (got {json.dumps(error.get('input', {}).get('provider'))})"
+    elif kind == "extra_forbidden":
+        message = _unknown_key(path)
+    elif kind == "missing" and loc[:2] == ["bucket", "s3Compatible"] and loc[2:3] != ["caSecret"]:
+        message = "is required with bucket.provider s3Compatible"
+    elif kind == "model_type":
+        message = _object_keys(error.get("ctx", {}).get("class_name"))
+        message += f" (got {json.dumps(error.get('input'), default=str)})"
     elif kind in (
         "literal_error",
         "enum",
@@ -71,7 +106,6 @@ def _describe(error: Mapping[str, Any]) -> tuple[list[str], str]:
         "int_type",
         "dict_type",
         "list_type",
-        "model_type",
         "union_tag_invalid",
     ):
         message += f" (got {json.dumps(error.get('input'), default=str)})"
@@ -104,7 +138,11 @@ def parse_settings(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) ->
         settings = StackSettings.model_validate(values)
     except ValidationError as error:
         raise SettingsError(format_validation_error(error)) from None
-    if settings.identity.mode == "staticKeys" and f"{PROJECT}:identity" not in secret_keys:
+    if (
+        settings.identity is not None
+        and settings.identity.mode == "staticKeys"
+        and f"{PROJECT}:identity" not in secret_keys
+    ):
         raise SettingsError(
             f"invalid stack config: {PROJECT}:identity.secretAccessKey: must be a secret; set it with"
             " `pulumi config set --secret --path identity.secretAccessKey ...`"

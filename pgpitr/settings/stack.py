@@ -5,9 +5,11 @@ from typing import Any, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from pgpitr.settings.aws import BucketSettings, Identity, ImageSettings
+from pgpitr.settings.aws import Identity, ImageSettings
 from pgpitr.settings.backup import BackupSettings
 from pgpitr.settings.base import SettingsModel
+from pgpitr.settings.bucket import AwsBucketSettings, BucketSettings, S3CompatibleBucketSettings, default_provider
+from pgpitr.settings.credentials import CredentialsSettings
 from pgpitr.settings.database import PostgresqlParameters, ResourceSettings, StorageSettings
 from pgpitr.settings.monitoring import MonitoringSettings
 from pgpitr.settings.restore import RestoreSettings
@@ -22,6 +24,9 @@ from pgpitr.versions import (
 PRIMARY_NAME = "postgres"
 """Name of the primary's StatefulSet, Service and archive prefix."""
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_IDENTITY_WITHOUT_AWS = (
+    "identity: does not apply with bucket.provider s3Compatible (the pods use bucket.credentialsSecret); remove it"
+)
 
 
 class StackSettings(SettingsModel):
@@ -31,9 +36,10 @@ class StackSettings(SettingsModel):
     postgres_version: int = DEFAULT_POSTGRES_VERSION
     walg_version: str = DEFAULT_WALG_VERSION
     image: ImageSettings = ImageSettings()
-    bucket: BucketSettings = BucketSettings()
-    identity: Identity
-    """Defaults to {mode: irsa}, whose ARNs must then be set."""
+    bucket: BucketSettings = AwsBucketSettings()
+    identity: Identity | None = None
+    """AWS buckets only; defaults to {mode: irsa}, whose ARNs must then be set."""
+    credentials: CredentialsSettings = CredentialsSettings()
     archive_timeout: int = Field(60, ge=10, le=3600)
     postgresql: PostgresqlParameters = PostgresqlParameters({})
     storage: StorageSettings = StorageSettings()
@@ -45,10 +51,30 @@ class StackSettings(SettingsModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _default_identity(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "identity" not in data:
-            return {**data, "identity": {"mode": "irsa"}}
+    def _defaults(cls, data: Any) -> Any:
+        """An AWS bucket unless `bucket.provider` says otherwise; its pods' identity IRSA
+        unless `identity` says otherwise. An S3-compatible store needs no AWS identity."""
+        if not isinstance(data, dict):
+            return data
+        bucket = default_provider(data.get("bucket", {}))
+        data = {**data, "bucket": bucket}
+        provider = bucket.get("provider") if isinstance(bucket, dict) else None
+        if provider == "s3Compatible" and "identity" in data:
+            # Refused whatever it holds: its own errors (a missing ARN...) would mislead.
+            raise ValueError(_IDENTITY_WITHOUT_AWS)
+        if "identity" not in data and provider == "aws":
+            data["identity"] = {"mode": "irsa"}
         return data
+
+    @model_validator(mode="after")
+    def _aws_settings_need_aws(self) -> Self:
+        if isinstance(self.bucket, S3CompatibleBucketSettings) and self.identity is not None:
+            raise ValueError(_IDENTITY_WITHOUT_AWS)
+        return self
+
+    @property
+    def aws_bucket(self) -> AwsBucketSettings | None:
+        return self.bucket if isinstance(self.bucket, AwsBucketSettings) else None
 
     @field_validator("namespace")
     @classmethod

@@ -57,7 +57,6 @@ class BarePrimary:
 
     def __init__(self, directory: Path) -> None:
         self.state: DrillState = new_state(directory, "dev")
-        self.state.s3.kms_key_arn = "unused"
         self.tools = Toolchain(pg_bindir=find_pg_bindir(), walg=directory / "no-walg" / "wal-g")
         self.base = directory / "primary"
         settings = environment.stack_settings("dev")

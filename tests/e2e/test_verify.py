@@ -59,5 +59,6 @@ def test_restore_drill_fails_loudly_without_its_backup(archive: LocalStack) -> N
     base = f"{archive_key_prefix(archive)}/basebackups_005/{newest}/"
     for key in objects_under(archive, base):
         archive.s3_client().delete_object(Bucket=archive.state.s3.bucket, Key=key)
-    with pytest.raises(DrillError, match="pgpitr-verify-restore failed"):
+    with pytest.raises(DrillError, match="pgpitr-verify-restore failed") as failure:
         archive.verify_restore()
+    assert newest in str(failure.value), f"the failure must name the backup it could not fetch: {failure.value}"

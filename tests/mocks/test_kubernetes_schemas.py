@@ -7,7 +7,7 @@ import kubernetes_validate
 import pytest
 
 from pgpitr.versions import KUBERNETES_VERSION
-from tests.mocks.harness import kubernetes_objects, run_program
+from tests.mocks.harness import kubernetes_objects, run_program, stack_file_config
 
 OPERATOR_GROUP = "monitoring.coreos.com/"
 STATIC_KEYS = {"mode": "staticKeys", "accessKeyId": "AKIAABCDEFGHIJKLMNOP", "secretAccessKey": "wJalrXUtnFEMI/K7MDENG"}
@@ -22,13 +22,20 @@ VARIANTS: dict[str, tuple[dict[str, Any], list[str]]] = {
     ),
     "storage-class": ({"pgpitr:storage": {"size": "10Gi", "storageClass": "gp3"}}, []),
 }
+ONPREM_VARIANTS: dict[str, dict[str, Any]] = {
+    "onprem": {},
+    "onprem-restore": {"pgpitr:restore": {"enabled": True, "archive": True, "target": {"name": "before-upgrade"}}},
+}
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_every_object_is_schema_valid(dev_config: dict[str, Any], variant: str) -> None:
     overrides, secret_keys = VARIANTS[variant]
     recorded = run_program(dev_config | overrides, secret_keys=secret_keys)
-    rendered = kubernetes_objects(recorded)
+    validate_all(kubernetes_objects(recorded))
+
+
+def validate_all(rendered: list[dict[str, Any]]) -> None:
     assert len(rendered) >= 8
     custom = [o for o in rendered if o["apiVersion"].startswith(OPERATOR_GROUP)]
     # prometheus-operator's kinds have no schema in kubernetes-validate; promtool checks
@@ -39,6 +46,12 @@ def test_every_object_is_schema_valid(dev_config: dict[str, Any], variant: str) 
             kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
         except kubernetes_validate.ValidationError as error:
             pytest.fail(f"{obj['kind']} {obj['metadata'].get('name')}: {error.message} at {list(error.path)}")
+
+
+@pytest.mark.parametrize("variant", sorted(ONPREM_VARIANTS))
+def test_every_object_of_a_stack_without_aws_is_schema_valid(variant: str) -> None:
+    recorded = run_program(stack_file_config("onprem") | ONPREM_VARIANTS[variant], stack="onprem")
+    validate_all(kubernetes_objects(recorded))
 
 
 def test_validation_catches_an_unknown_field() -> None:

@@ -1,12 +1,14 @@
-"""The pgpitr-guardrails policy pack against the shipped stack under the mocks: it passes
-as shipped (and with a restored instance), each policy sees its resources, and each
-policy catches a broken copy of one of them. No Pulumi CLI: policies are called directly
-with the arguments the analyzer would build (props behind its unknown-checking proxy).
-policy/__main__.py is never imported: PolicyPack(...) starts a gRPC server."""
+"""The pgpitr-guardrails policy pack against the shipped stacks under the mocks: it passes
+as shipped (dev on AWS and onprem without AWS, each also with a restored instance), each
+policy sees its resources, and each policy catches a broken copy of one of them. No
+Pulumi CLI: policies are called directly with the arguments the analyzer would build
+(props behind its unknown-checking proxy). policy/__main__.py is never imported:
+PolicyPack(...) starts a gRPC server."""
 
 from __future__ import annotations
 
 import ast
+import base64
 import copy
 import json
 import sys
@@ -28,8 +30,9 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
+from pgpitr_runtime import names
 from policy import pgpitr_policies as pp
-from tests.mocks.harness import Recorded, Resource, containers, env_of, run_program
+from tests.mocks.harness import Recorded, Resource, containers, env_of, run_program, stack_file_config
 
 POLICY_DIR = Path(pp.__file__).resolve().parent
 NAMES = [
@@ -40,9 +43,13 @@ NAMES = [
     "containers-non-root-with-limits",
     "postgres-archiving-on",
     "restored-never-archives-into-source",
+    "no-plaintext-secrets",
 ]
+AWS_POLICIES = ["s3-bucket-kms-encryption", "s3-public-access-blocked", "s3-bucket-protected", "iam-no-wildcards"]
 POLICIES: dict[str, Policy] = {p.name: p for p in pp.ALL_POLICIES}
 RESTORE = {"enabled": True, "target": {"latest": True}}
+ONPREM_RESTORE = {"enabled": True, "archive": True, "target": {"xid": 771}}
+REPOSITORY_ROOT = POLICY_DIR.parent
 
 ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
@@ -140,6 +147,24 @@ def restored(dev_config: dict[str, Any]) -> Recorded:
     return run_program(dev_config)
 
 
+def run_onprem(restore: dict[str, Any] | None = None) -> Recorded:
+    """Pulumi.onprem.yaml (bucket.provider s3Compatible, image.ref, existing passwords)."""
+    config: dict[str, Any] = dict(stack_file_config("onprem"))
+    if restore is not None:
+        config["pgpitr:restore"] = restore
+    return run_program(config, stack="onprem")
+
+
+@pytest.fixture(scope="module")
+def onprem() -> Recorded:
+    return run_onprem()
+
+
+@pytest.fixture(scope="module")
+def onprem_restored() -> Recorded:
+    return run_onprem(ONPREM_RESTORE)
+
+
 def role(resource: Resource) -> object:
     return resource.inputs.get("metadata", {}).get("labels", {}).get(pp.ROLE_LABEL)
 
@@ -154,12 +179,12 @@ def seen_by(policy_name: str, recorded: Recorded) -> list[Resource]:
     return seen
 
 
-def test_the_pack_has_the_seven_mandatory_policies() -> None:
+def test_the_pack_has_the_eight_mandatory_policies() -> None:
     assert [p.name for p in pp.ALL_POLICIES] == NAMES
     assert set(pp.POLICY_RESOURCE_TYPES) == set(NAMES)
     assert all(p.enforcement_level == EnforcementLevel.MANDATORY for p in pp.ALL_POLICIES)
     assert isinstance(POLICIES["s3-bucket-protected"], StackValidationPolicy)
-    assert sum(isinstance(p, ResourceValidationPolicy) for p in pp.ALL_POLICIES) == 6
+    assert sum(isinstance(p, ResourceValidationPolicy) for p in pp.ALL_POLICIES) == 7
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -177,6 +202,53 @@ def test_each_policy_sees_its_resources(dev: Recorded, restored: Recorded, name:
     assert seen_by(name, restored), f"{name} judged nothing: it would pass vacuously"
     if name != "restored-never-archives-into-source":
         assert seen_by(name, dev)
+
+
+# --- the stack without AWS -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_onprem_stack_passes(onprem: Recorded, name: str) -> None:
+    assert violations(name, onprem.resources) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_onprem_stack_with_a_restored_instance_passes(onprem_restored: Recorded, name: str) -> None:
+    assert violations(name, onprem_restored.resources) == []
+
+
+@pytest.mark.parametrize("name", AWS_POLICIES)
+def test_aws_policies_find_nothing_to_check_without_aws(onprem: Recorded, onprem_restored: Recorded, name: str) -> None:
+    assert not [r for r in onprem_restored.resources if r.type.startswith("aws:")]
+    assert seen_by(name, onprem) == seen_by(name, onprem_restored) == []
+
+
+@pytest.mark.parametrize("name", [name for name in NAMES if name not in AWS_POLICIES])
+def test_kubernetes_policies_still_judge_the_onprem_stack(
+    onprem: Recorded, onprem_restored: Recorded, name: str
+) -> None:
+    assert seen_by(name, onprem_restored), f"{name} judged nothing on onprem: it would pass vacuously"
+    if name != "restored-never-archives-into-source":
+        assert seen_by(name, onprem)
+
+
+def test_a_bucket_added_to_the_onprem_stack_still_needs_its_companions(dev: Recorded, onprem: Recorded) -> None:
+    messages = violations("s3-bucket-protected", [*onprem.resources, dev.one("aws:s3/bucket:Bucket")])
+    assert len(messages) == 2 and all("1 S3 bucket(s) (backups) but only 0" in m for m in messages)
+
+
+def test_onprem_restored_instance_archives_to_its_own_prefix(onprem_restored: Recorded) -> None:
+    (statefulset,) = seen_by("restored-never-archives-into-source", onprem_restored)
+    postgres = env_of(container_of(statefulset.inputs, "postgres"))
+    assert postgres["WALG_S3_PREFIX"] == "s3://pgpitr-backups/onprem/postgres-restored"
+    assert postgres["PGPITR_SOURCE_WALG_PREFIX"] == "s3://pgpitr-backups/onprem/postgres"
+
+    def into_source(inputs: dict[str, Any]) -> None:
+        env = {e["name"]: e for e in container_of(inputs, "postgres")["env"]}
+        env["WALG_S3_PREFIX"]["value"] = env["PGPITR_SOURCE_WALG_PREFIX"]["value"]
+
+    broken = changed(onprem_restored, *RESTORED_STATEFULSET, into_source)
+    assert "'s3://pgpitr-backups/onprem/postgres'" in only_violation("restored-never-archives-into-source", broken)
 
 
 def test_restored_variant_has_what_the_restore_policy_compares(restored: Recorded) -> None:
@@ -500,6 +572,206 @@ def test_primary_statefulset_is_not_judged_as_restored(dev: Recorded) -> None:
         env.append({"name": "PGPITR_SOURCE_WALG_PREFIX", "value": prefix})
 
     assert violations("restored-never-archives-into-source", [changed(dev, *PRIMARY, change)]) == []
+
+
+# --- plain-text secrets ---------------------------------------------------------------
+
+SECRETS = "no-plaintext-secrets"
+BACKUP_CRONJOB = ("kubernetes:batch/v1:CronJob", "postgres-backup-cronjob")
+LEAKED = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+PEM_KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg\n-----END EC PRIVATE KEY-----\n"
+PGP_KEY = "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF\n-----END PGP PRIVATE KEY BLOCK-----\n"
+
+
+def set_env(container: str, name: str, entry: dict[str, Any]) -> Callable[[dict[str, Any]], object]:
+    """Replaces how `container` (of a StatefulSet) sets `name` with `entry`."""
+
+    def change(inputs: dict[str, Any]) -> None:
+        env = container_of(inputs, container)["env"]
+        (index,) = [i for i, e in enumerate(env) if e["name"] == name]
+        env[index] = {"name": name, **entry}
+
+    return change
+
+
+def job_with_env(*env: dict[str, Any]) -> Resource:
+    job = {"spec": {"template": {"spec": {"containers": [{"name": "task", "image": "busybox", "env": list(env)}]}}}}
+    return Resource("kubernetes:batch/v1:Job", "task", job, {})
+
+
+def config_map(data: dict[str, Any], field: str = "data") -> Resource:
+    return Resource("kubernetes:core/v1:ConfigMap", "extra", {"metadata": {"name": "extra"}, field: data}, {})
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SESSION_TOKEN",
+        "PGPASSWORD",
+        "POSTGRES_PASSWORD",
+        "PGPITR_BACKUP_PASSWORD",
+        "PGPITR_MONITOR_PASSWORD",
+        "DATA_SOURCE_PASS",
+        "WALG_LIBSODIUM_KEY",
+        "WALG_PGP_KEY",
+        "WALG_PGP_KEY_PASSPHRASE",
+        "REPLICATION_PASSWORD",
+        "MY_API_SECRET",
+        "db_password",
+        "superuser-password",
+        "secret",
+    ],
+)
+def test_credential_names(name: str) -> None:
+    assert pp.is_credential_name(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["WALG_LIBSODIUM_KEY_TRANSFORM", "POSTGRES_PASSWORD_FILE", "PGUSER", "WALG_S3_PREFIX", "AWS_REGION", "PGPASSFILE"],
+)
+def test_names_that_are_not_credentials(name: str) -> None:
+    assert not pp.is_credential_name(name)
+
+
+def component_env_names() -> set[str]:
+    """Every variable components/*.py sets by secretKeyRef: the first argument of each
+    `secret_env(...)` and `<credentials>.env(...)` call, names.X resolved."""
+    found: set[str] = set()
+    for path in sorted((REPOSITORY_ROOT / "components").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if called not in ("secret_env", "env"):
+                continue
+            first = node.args[0]
+            if isinstance(first, ast.Attribute) and isinstance(first.value, ast.Name) and first.value.id == "names":
+                found.add(getattr(names, first.attr))
+            elif isinstance(first, ast.Constant) and isinstance(first.value, str):
+                found.add(first.value)
+    return found
+
+
+def secret_ref_env_names(recorded: Recorded) -> set[str]:
+    """Every variable a recorded stack's containers read by secretKeyRef."""
+    found: set[str] = set()
+    for resource in recorded.resources:
+        spec = resource.inputs.get("spec", {})
+        pod = spec.get("jobTemplate", {}).get("spec", spec).get("template", {}).get("spec")
+        for container in containers(pod).values() if pod else []:
+            found |= {e["name"] for e in container.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
+    return found
+
+
+def test_credential_names_cover_every_secret_the_components_put_in_env(
+    restored: Recorded, onprem_restored: Recorded
+) -> None:
+    from_components = component_env_names()
+    secret_names = {
+        value
+        for key, value in vars(names).items()
+        if key.isupper() and isinstance(value, str) and value in from_components
+    }
+    assert {
+        names.AWS_ACCESS_KEY_ID,
+        names.AWS_SECRET_ACCESS_KEY,
+        names.PGPASSWORD,
+        names.POSTGRES_PASSWORD,
+        names.PGPITR_BACKUP_PASSWORD,
+        names.PGPITR_MONITOR_PASSWORD,
+        names.WALG_LIBSODIUM_KEY,
+        names.WALG_PGP_KEY,
+        names.WALG_PGP_KEY_PASSPHRASE,
+    } <= secret_names, "the scan of components/ missed a secret_env or credentials.env call"
+    rendered = secret_ref_env_names(restored) | secret_ref_env_names(onprem_restored)
+    assert rendered <= from_components
+    assert [name for name in sorted(from_components | rendered) if not pp.is_credential_name(name)] == []
+    assert secret_names <= pp.CREDENTIAL_ENV_NAMES
+
+
+def test_literal_aws_secret_key_is_refused(onprem: Recorded) -> None:
+    resource = changed(onprem, *PRIMARY, set_env("postgres", "AWS_SECRET_ACCESS_KEY", {"value": LEAKED}))
+    message = only_violation(SECRETS, resource)
+    assert "StatefulSet 'postgres-statefulset': container 'postgres' sets AWS_SECRET_ACCESS_KEY to a literal value" in (
+        message
+    )
+    assert "valueFrom.secretKeyRef" in message and LEAKED not in message
+
+
+def test_literal_password_in_a_cronjob_is_refused(dev: Recorded) -> None:
+    def change(inputs: dict[str, Any]) -> None:
+        (backup,) = inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        (entry,) = [e for e in backup["env"] if e["name"] == "PGPASSWORD"]
+        entry.pop("valueFrom")
+        entry["value"] = "hunter2"
+
+    message = only_violation(SECRETS, changed(dev, *BACKUP_CRONJOB, change))
+    assert "CronJob 'postgres-backup-cronjob': container 'backup' sets PGPASSWORD to a literal value" in message
+    assert "hunter2" not in message
+
+
+def test_init_container_key_from_a_config_map_is_refused(onprem_restored: Recorded) -> None:
+    from_config_map = {"valueFrom": {"configMapKeyRef": {"name": "keys", "key": "libsodium-key"}}}
+    resource = changed(
+        onprem_restored, *RESTORED_STATEFULSET, set_env("restore", "WALG_LIBSODIUM_KEY", from_config_map)
+    )
+    message = only_violation(SECRETS, resource)
+    assert "init container 'restore' sets WALG_LIBSODIUM_KEY from configMapKeyRef, not a Secret" in message
+
+
+def test_literal_secrets_in_a_job_are_refused() -> None:
+    job = job_with_env(
+        {"name": "MY_API_SECRET", "value": "s3cr3t"},
+        {"name": "TLS_KEY", "value": PEM_KEY},
+        {"name": "POSTGRES_PASSWORD_FILE", "value": "/run/secrets/password"},
+        {"name": "WALG_LIBSODIUM_KEY_TRANSFORM", "value": "base64"},
+        {"name": "PGPASSWORD", "value": ""},
+    )
+    messages = violations(SECRETS, [job])
+    assert messages == [
+        "Job 'task': container 'task' sets MY_API_SECRET to a literal value; "
+        "read it from a Secret with valueFrom.secretKeyRef.",
+        "Job 'task': container 'task' sets TLS_KEY to a literal private key; "
+        "read it from a Secret with valueFrom.secretKeyRef.",
+    ]
+
+
+def test_secret_values_unknown_during_preview_are_skipped(onprem: Recorded) -> None:
+    unknown = changed(onprem, *PRIMARY, set_env("postgres", "AWS_SECRET_ACCESS_KEY", {"value": UNKNOWN_STRING_VALUE}))
+    assert violations(SECRETS, [unknown]) == []
+    maps = [config_map({"password": UNKNOWN_STRING_VALUE}), config_map(UNKNOWN_STRING_VALUE)]  # type: ignore[arg-type]
+    assert violations(SECRETS, maps) == []
+
+
+def test_config_map_with_a_password_key_is_refused(onprem: Recorded) -> None:
+    def change(inputs: dict[str, Any]) -> None:
+        inputs["data"]["superuser-password"] = "hunter2"
+
+    message = only_violation(SECRETS, changed(onprem, *PRIMARY_CONFIG, change))
+    assert message == "ConfigMap 'postgres-config': data key 'superuser-password' is a credential; keep it in a Secret."
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"tls.key": PEM_KEY}, "data"),
+        ({"walg-pgp": PGP_KEY}, "data"),
+        ({"tls.key": base64.b64encode(PEM_KEY.encode()).decode()}, "binaryData"),
+    ],
+    ids=["pem", "pgp", "binary-pem"],
+)
+def test_config_map_with_a_private_key_is_refused(data: dict[str, str], field: str) -> None:
+    message = only_violation(SECRETS, config_map(data, field))
+    assert f"ConfigMap 'extra': {field} key '{next(iter(data))}' holds a private key; keep it in a Secret." == message
+
+
+def test_config_map_without_secrets_passes() -> None:
+    public = {"ca.crt": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "password_file": "", "x": "1"}
+    assert violations(SECRETS, [config_map(public)]) == []
 
 
 # --- packaging ------------------------------------------------------------------------

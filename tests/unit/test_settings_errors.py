@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from pgpitr.settings import SettingsError, parse_settings
+from pgpitr.settings.bucket import AwsBucketSettings, S3CompatibleBucketSettings
 from tests.mocks.harness import stack_file_config
 
 IRSA = {
@@ -15,10 +16,22 @@ IRSA = {
     "oidcIssuerUrl": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC",
 }
 RESTORE_ON = {"enabled": True, "target": {"latest": True}}
+S3_COMPATIBLE = {
+    "provider": "s3Compatible",
+    "endpoint": "https://s3.example.internal:9000",
+    "name": "pgpitr-backups",
+    "credentialsSecret": {"name": "backup-store"},
+}
+IMAGE_REF = "registry.example.internal/pgpitr/postgres:pg16-walg-v3.0.9"
 
 
 def restore(**fields: Any) -> dict[str, Any]:
     return {"restore": {"enabled": True, **fields}}
+
+
+def s3_compatible(*without: str, **fields: Any) -> dict[str, Any]:
+    """`bucket` for an S3-compatible store, less the keys `without`, plus `fields`."""
+    return {"bucket": {key: value for key, value in S3_COMPATIBLE.items() if key not in without} | fields}
 
 
 # (case id, config overrides, key the error must name, words the error must contain)
@@ -176,11 +189,132 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str, str]] = [
         "pgpitr:restore.name",
         "Kubernetes name",
     ),
+    (
+        "s3Compatible over http without insecure",
+        s3_compatible(endpoint="http://minio.storage:9000"),
+        "pgpitr:bucket.endpoint",
+        "set bucket.insecure: true",
+    ),
+    (
+        "s3Compatible over http with insecure false",
+        s3_compatible(endpoint="http://minio.storage:9000", insecure=False),
+        "pgpitr:bucket.endpoint",
+        "unencrypted",
+    ),
+    ("s3Compatible endpoint not a url", s3_compatible(endpoint="minio:9000"), "pgpitr:bucket.endpoint", "https://"),
+    ("s3Compatible without endpoint", s3_compatible("endpoint"), "pgpitr:bucket.endpoint", "s3Compatible"),
+    ("s3Compatible without bucket name", s3_compatible("name"), "pgpitr:bucket.name", "is required"),
+    ("s3Compatible bad bucket name", s3_compatible(name="Backups"), "pgpitr:bucket.name", "S3 bucket name"),
+    (
+        "s3Compatible without credentialsSecret",
+        s3_compatible("credentialsSecret"),
+        "pgpitr:bucket.credentialsSecret",
+        "is required with bucket.provider s3Compatible",
+    ),
+    (
+        "s3Compatible credentialsSecret without name",
+        s3_compatible(credentialsSecret={"accessKeyIdKey": "access-key"}),
+        "pgpitr:bucket.credentialsSecret.name",
+        "is required",
+    ),
+    (
+        "s3Compatible credentialsSecret empty name",
+        s3_compatible(credentialsSecret={"name": ""}),
+        "pgpitr:bucket.credentialsSecret.name",
+        "is empty",
+    ),
+    (
+        "s3Compatible credentialsSecret not an object",
+        s3_compatible(credentialsSecret="backup-store"),
+        "pgpitr:bucket.credentialsSecret",
+        "must be an object with the keys accessKeyIdKey, name",
+    ),
+    (
+        "s3Compatible credentialsSecret bad key",
+        s3_compatible(credentialsSecret={"name": "backup-store", "secretAccessKeyKey": "secret key"}),
+        "pgpitr:bucket.credentialsSecret.secretAccessKeyKey",
+        "not a key a Secret can hold",
+    ),
+    (
+        "s3Compatible caSecret without key",
+        s3_compatible(caSecret={"name": "ca"}),
+        "pgpitr:bucket.caSecret.key",
+        "required",
+    ),
+    ("s3Compatible bad region", s3_compatible(region="EU West"), "pgpitr:bucket.region", "us-east-1"),
+    ("unknown bucket provider", s3_compatible(provider="minio"), "pgpitr:bucket.provider", "aws or s3Compatible"),
+    (
+        "s3Compatible keys with the aws provider",
+        {"bucket": {"endpoint": "https://s3.example.internal:9000"}, "identity": IRSA},
+        "pgpitr:bucket.endpoint",
+        "set bucket.provider: s3Compatible",
+    ),
+    (
+        "identity with s3Compatible",
+        {**s3_compatible(), "identity": IRSA},
+        "pgpitr:identity",
+        "does not apply with bucket.provider s3Compatible",
+    ),
+    (
+        "incomplete identity with s3Compatible",
+        {**s3_compatible(), "identity": {"mode": "podIdentity"}},
+        "pgpitr:identity",
+        "remove it",
+    ),
+    (
+        "objectLock with s3Compatible",
+        s3_compatible(objectLock={"mode": "COMPLIANCE", "days": 30}),
+        "pgpitr:bucket.objectLock",
+        "aws only",
+    ),
+    (
+        "noncurrentVersionExpirationDays with s3Compatible",
+        s3_compatible(noncurrentVersionExpirationDays=7),
+        "pgpitr:bucket.noncurrentVersionExpirationDays",
+        "aws only",
+    ),
+    ("forceDestroy with s3Compatible", s3_compatible(forceDestroy=True), "pgpitr:bucket.forceDestroy", "aws only"),
+    ("empty image ref", {"image": {"ref": ""}}, "pgpitr:image.ref", "is empty"),
+    ("image ref without tag or digest", {"image": {"ref": "postgres"}}, "pgpitr:image.ref", "not an image reference"),
+    (
+        "image ref with a repository",
+        {"image": {"ref": IMAGE_REF, "repository": "registry.example.internal/pgpitr/postgres"}},
+        "pgpitr:image.ref",
+        "remove image.repository",
+    ),
+    (
+        "image ref with build settings",
+        {"image": {"ref": IMAGE_REF, "platforms": ["linux/arm64"]}},
+        "pgpitr:image.ref",
+        "nothing is built or pushed",
+    ),
+    (
+        "empty existing credentials secret",
+        {"credentials": {"existingSecret": ""}},
+        "pgpitr:credentials.existingSecret",
+        "is empty",
+    ),
+    (
+        "existing credentials secret not a name",
+        {"credentials": {"existingSecret": "Postgres_Passwords"}},
+        "pgpitr:credentials.existingSecret",
+        "not a Kubernetes Secret name",
+    ),
+    (
+        "unknown credentials key",
+        {"credentials": {"existingSecrets": "x"}},
+        "pgpitr:credentials.existingSecrets",
+        "did you mean existingSecret",
+    ),
 ]
 
 
 def _raw(overrides: dict[str, Any]) -> dict[str, str]:
-    raw = stack_file_config()
+    """The dev stack (AWS) with `overrides`; the onprem stack (no identity) when they set
+    an S3-compatible bucket."""
+    bucket = overrides.get("bucket")
+    s3_compatible = isinstance(bucket, dict) and bucket.get("provider") == "s3Compatible"
+    raw = stack_file_config("onprem" if s3_compatible else "dev")
     for key, value in overrides.items():
         raw[f"pgpitr:{key}"] = value if isinstance(value, str) else json.dumps(value)
     return raw
@@ -206,7 +340,7 @@ def test_bad_config_fails_with_one_line_naming_the_key(
 def test_shipped_dev_stack_is_valid() -> None:
     settings = parse_settings(stack_file_config())
     assert settings.namespace == "database"
-    assert settings.identity.mode == "irsa"
+    assert settings.identity is not None and settings.identity.mode == "irsa"
 
 
 def test_defaults_match_the_contract() -> None:
@@ -215,9 +349,12 @@ def test_defaults_match_the_contract() -> None:
     assert settings.postgres_version == 16
     assert settings.walg_version == "v3.0.9"
     assert settings.archive_timeout == 60
-    assert settings.image.platforms == ["linux/amd64"] and settings.image.push
+    assert settings.image.platforms == ["linux/amd64"] and settings.image.push and settings.image.ref is None
+    assert isinstance(settings.bucket, AwsBucketSettings) and settings.bucket.provider == "aws"
     assert settings.bucket.noncurrent_version_expiration_days == 30 and not settings.bucket.force_destroy
     assert settings.bucket.object_lock is None
+    assert settings.identity is not None and settings.identity.mode == "irsa"
+    assert settings.credentials.existing_secret is None
     assert settings.storage.size == "50Gi"
     assert (settings.resources.requests.cpu, settings.resources.requests.memory) == ("500m", "1Gi")
     assert (settings.resources.limits.cpu, settings.resources.limits.memory) == ("1000m", "2Gi")
@@ -243,7 +380,7 @@ def test_static_keys_accepted_when_secret() -> None:
         "secretAccessKey": "abcdefghijklmnopqrstuvwx",
     }
     settings = parse_settings({"pgpitr:identity": json.dumps(identity)}, secret_keys={"pgpitr:identity"})
-    assert settings.identity.mode == "staticKeys"
+    assert settings.identity is not None and settings.identity.mode == "staticKeys"
 
 
 def test_restore_target_values_are_normalised() -> None:
@@ -252,7 +389,7 @@ def test_restore_target_values_are_normalised() -> None:
     assert settings.restore.target.to_target().value == "16/B374D848"
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "onprem"])
 def test_every_shipped_stack_file_is_valid(stack: str) -> None:
     from pathlib import Path
 
@@ -260,3 +397,79 @@ def test_every_shipped_stack_file_is_valid(stack: str) -> None:
 
     settings = parse_settings(read_stack_file(Path(__file__).resolve().parents[2] / f"Pulumi.{stack}.yaml"))
     assert settings.namespace == "database"
+
+
+def test_onprem_stack_file_needs_no_aws() -> None:
+    settings = parse_settings(stack_file_config("onprem"))
+    bucket = settings.bucket
+    assert isinstance(bucket, S3CompatibleBucketSettings) and settings.aws_bucket is None
+    assert (bucket.endpoint, bucket.name, bucket.region) == (
+        "https://s3.example.internal:9000",
+        "pgpitr-backups",
+        "us-east-1",
+    )
+    assert bucket.force_path_style and not bucket.insecure
+    assert bucket.credentials_secret.name == "backup-store"
+    assert bucket.ca_secret is not None and (bucket.ca_secret.name, bucket.ca_secret.key) == (
+        "backup-store-ca",
+        "ca.crt",
+    )
+    assert settings.identity is None
+    assert settings.image.ref is not None and settings.image.ref.startswith("registry.example.internal/")
+    assert settings.image.repository is None
+    assert settings.credentials.existing_secret == "postgres-passwords"
+    assert settings.backup.encryption is not None
+    assert (settings.backup.encryption.method, settings.backup.encryption.existing_secret) == (
+        "libsodium",
+        "backup-encryption",
+    )
+
+
+def test_s3_compatible_defaults_match_the_contract() -> None:
+    settings = parse_settings(_raw(s3_compatible()))
+    bucket = settings.bucket
+    assert isinstance(bucket, S3CompatibleBucketSettings)
+    assert bucket.region == "us-east-1"
+    assert bucket.force_path_style is True
+    assert bucket.insecure is False
+    assert bucket.credentials_secret.access_key_id_key == "AWS_ACCESS_KEY_ID"
+    assert bucket.credentials_secret.secret_access_key_key == "AWS_SECRET_ACCESS_KEY"
+    assert bucket.ca_secret is None
+    assert settings.identity is None, "no AWS identity is defaulted for an S3-compatible store"
+
+
+def test_insecure_allows_an_http_endpoint() -> None:
+    settings = parse_settings(_raw(s3_compatible(endpoint="http://minio.storage:9000", insecure=True)))
+    assert isinstance(settings.bucket, S3CompatibleBucketSettings)
+    assert settings.bucket.endpoint == "http://minio.storage:9000" and settings.bucket.insecure
+
+
+def test_s3_compatible_settings_are_taken_as_given() -> None:
+    bucket = s3_compatible(
+        region="eu-central-1",
+        forcePathStyle=False,
+        credentialsSecret={"name": "r2-keys", "accessKeyIdKey": "access-key", "secretAccessKeyKey": "secret-key"},
+        caSecret={"name": "store-ca", "key": "ca-bundle.pem"},
+    )
+    settings = parse_settings(_raw(bucket))
+    parsed = settings.bucket
+    assert isinstance(parsed, S3CompatibleBucketSettings)
+    assert parsed.region == "eu-central-1" and parsed.force_path_style is False
+    assert (parsed.credentials_secret.access_key_id_key, parsed.credentials_secret.secret_access_key_key) == (
+        "access-key",
+        "secret-key",
+    )
+    assert parsed.ca_secret is not None and parsed.ca_secret.key == "ca-bundle.pem"
+
+
+def test_image_ref_and_existing_credentials_are_taken_as_given() -> None:
+    digest = "registry.example.internal/pgpitr/postgres@sha256:" + "ab" * 32
+    settings = parse_settings(_raw({"image": {"ref": digest}, "credentials": {"existingSecret": "postgres-passwords"}}))
+    assert settings.image.ref == digest
+    assert settings.credentials.existing_secret == "postgres-passwords"
+
+
+def test_explicit_aws_provider_is_the_default() -> None:
+    explicit = parse_settings(_raw({"bucket": {"provider": "aws"}}))
+    assert explicit.bucket == parse_settings(stack_file_config()).bucket
+    assert explicit.identity is not None and explicit.identity.mode == "irsa"
