@@ -38,6 +38,7 @@ drill: setup
 clean:
 	rm -rf .drill
 
-# Benchmarks are separate from the tests: pgbench scale 50 (about 750 MB) by default.
+# Benchmarks are separate from the tests: pgbench scales 10, 50 and 150, 3 runs each (about
+# an hour and a half on 2 cores); BENCH_ARGS="--scales 2 --runs 1 ..." for a quick check.
 bench: setup
 	$(PY) -m bench $(BENCH_ARGS)

@@ -1,11 +1,18 @@
-"""python -m bench [--scale N]: one run of every measurement, written to bench/results.*
+"""python -m bench: every measurement of issue 13 in one run, written to --out as
+results.json, results.md and results.png. Each timing is the median of --runs runs.
 
-1. Backup: WAL-G (the backup job's script, shipped defaults), pgBackRest full backup
-   (same compression, 2 processes), and the raw limit (tar | lz4 | one upload).
-2. Restore: fetch plus replay of the same WAL to the same time target, WAL-G and
-   pgBackRest; the raw limit (download | lz4 -d | untar, nothing to replay).
-3. RPO: steady pgbench load; the worst delay between a commit and its segment in storage.
-4. Compression: a WAL-G backup with each of lz4, zstd, brotli and lzma.
+1. Storage: a plain multipart upload and download of a --storage-mb file.
+2. Growth, at each of --scales: backups (WAL-G's backup job script with the shipped
+   defaults, pgBackRest full, the limit: tar | lz4 | one upload; all with a fast
+   checkpoint), then --replay-wal-mb of pgbench WAL, then restores to a time target just
+   past it (WAL-G's init script + recovery through the shipped restore_command,
+   pgBackRest, the limit: download | lz4 -d | untar + replay from local disk), fetch and
+   replay timed apart.
+3. Compression (at the largest scale): WAL-G backup and fetch with lz4, zstd, brotli, lzma.
+4. RPO: --rpo-seconds of pgbench at --rpo-rate tps, the shipped archive_command and
+   archiveTimeout; the worst delay between a commit and its segment in storage.
+5. Archiving throughput: --throughput-seconds of pgbench at full speed, then as long of
+   md5 text: the WAL rate archiving sustains without the .ready backlog growing.
 """
 
 from __future__ import annotations
@@ -20,98 +27,109 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import measure
+from bench.compression import measure_compression
+from bench.growth import measure_scale
 from bench.primary import BenchPrimary
+from bench.progress import elapsed, log
 from bench.report import write
+from bench.results import headline
 from bench.rpo import measure_rpo
 from bench.storage import TlsStorage
-from drill import environment, postgres
+from bench.storage_speed import measure_storage
+from bench.throughput import measure_throughput
+from bench.wal import wait_archived
+from drill import environment
 from drill.processes import DrillError
 from drill.toolchain import ToolchainError, toolchain
+from pgpitr.versions import DEFAULT_WALG_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
-METHODS = ("lz4", "zstd", "brotli", "lzma")
+CHECKPOINT = (
+    "fast (immediate) for all three: WAL-G remote BASE_BACKUP sends FAST, pgBackRest start-fast=y,"
+    " the limit pg_backup_start(fast => true); a CHECKPOINT (not timed) before each"
+)
 
 
-def log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-def run(scale: int, work: Path, replay_transactions: int, rpo_seconds: int, rpo_rate: int) -> dict[str, Any]:
+def run(args: argparse.Namespace, scales: list[int], work: Path) -> dict[str, Any]:
     tools = toolchain()
     settings = environment.stack_settings("dev")
     shutil.rmtree(work, ignore_errors=True)
     storage = TlsStorage(work / "s3")
     primary = BenchPrimary(work, tools, storage, settings)
     try:
+        log("starting the S3 server (moto behind a TLS gateway)")
         storage.start()
+        storage_speed = measure_storage(storage, args.storage_mb, args.runs, work)
+        log("starting the primary")
         primary.start()
-        log(f"pgbench -i -s {scale}")
-        primary.pgbench("-i", "-s", str(scale), "-q")
-        results: dict[str, Any] = {
-            "scale": scale,
-            "data_bytes": primary.data_bytes(),
-            "archive_timeout_s": settings.archive_timeout,
-            "machine": f"{os.cpu_count()} cores, {platform.machine()}, PostgreSQL {tools.pg_major}",
-        }
-        log("backups")
-        results["walg_backup_s"] = measure.walg_backup(primary)
-        results["pgbackrest_backup_s"] = measure.pgbackrest_backup(primary)
-        results["raw_backup_s"] = measure.raw_backup(primary)
-
-        log(f"{replay_transactions} transactions of WAL to replay")
-        primary.pgbench("-c", "2", "-t", str(replay_transactions // 2), "-n")
-        with postgres.connect(primary.dsn()) as conn:
-            row = conn.execute(
-                "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-            ).fetchone()
-        assert row is not None
-        target = str(row[0])
-        primary.pgbench("-c", "1", "-t", "50", "-n")
-        with postgres.connect(primary.dsn()) as conn:
-            conn.execute("SELECT pg_switch_wal()")
-        measure.wait_archived(primary)
-
-        log("restores")
-        results["walg_restore_s"] = measure.walg_restore(primary, work / "restore-walg", target)
-        measure.remove(work / "restore-walg")
-        results["pgbackrest_restore_s"] = measure.pgbackrest_restore(primary, work / "restore-pgbackrest", target)
-        measure.remove(work / "restore-pgbackrest")
-        results["raw_restore_s"] = measure.raw_restore(primary, work / "restore-raw")
-        measure.remove(work / "restore-raw")
-
-        log(f"RPO: {rpo_seconds}s of pgbench at {rpo_rate} tps")
-        results["rpo_max_s"] = measure_rpo(primary, rpo_seconds, rpo_rate)
-
-        log("compression")
-        results["compression"] = {}
-        for method in METHODS:
-            seconds, stored = measure.walg_compression_backup(primary, method)
-            results["compression"][method] = {"seconds": round(seconds, 2), "bytes": stored}
-        results["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        return results
+        growth = [measure_scale(primary, scale, args.runs, args.replay_wal_mb, work) for scale in scales]
+        compression = measure_compression(primary, args.runs, work)
+        primary.use_shipped_archiving()
+        wait_archived(primary)
+        log(f"RPO: {args.rpo_seconds}s of pgbench at {args.rpo_rate} tps, shipped archiving")
+        rpo = measure_rpo(primary, args.rpo_seconds, args.rpo_rate)
+        archiving = measure_throughput(primary, args.throughput_seconds, work)
     finally:
         primary.stop()
         storage.stop()
+    return {
+        **headline(growth[-1]),
+        "rpo_max_s": rpo["max_s"],
+        "archive_timeout_s": settings.archive_timeout,
+        "compression": compression,
+        "archive_mb_s": archiving["batched"]["archive_mb_s"],
+        "archive_md5_text_mb_s": archiving["md5_text"]["archive_mb_s"],
+        "storage_upload_mb_s": storage_speed["upload_mb_s"],
+        "storage_download_mb_s": storage_speed["download_mb_s"],
+        "growth": growth,
+        "rpo": rpo,
+        "archiving": archiving,
+        "storage": storage_speed,
+        "checkpoint": CHECKPOINT,
+        "runs": args.runs,
+        "replay_wal_mb": args.replay_wal_mb,
+        "rpo_seconds": args.rpo_seconds,
+        "rpo_rate_tps": args.rpo_rate,
+        "walg_version": DEFAULT_WALG_VERSION,
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, PostgreSQL {tools.pg_major}",
+        "duration_s": round(elapsed()),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
 
 
-def main(argv: list[str]) -> int:
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--scale", type=int, default=50, help="pgbench scale (50: about 750 MB)")
-    parser.add_argument("--replay-transactions", type=int, default=20000)
+    parser.add_argument("--scales", default="10,50,150", help="pgbench scales, comma-separated (50: about 750 MB)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of every timing; the median is reported")
+    parser.add_argument("--replay-wal-mb", type=int, default=1024, help="WAL each restore replays")
     parser.add_argument("--rpo-seconds", type=int, default=180)
     parser.add_argument("--rpo-rate", type=int, default=50, help="transactions per second during the RPO run")
+    parser.add_argument("--throughput-seconds", type=int, default=300, help="length of each archiving load")
+    parser.add_argument("--storage-mb", type=int, default=1024, help="size of the storage throughput test file")
     parser.add_argument("--work", default=str(ROOT / "bench" / "work"))
     parser.add_argument("--out", default=str(ROOT / "bench"))
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
     try:
-        results = run(args.scale, Path(args.work), args.replay_transactions, args.rpo_seconds, args.rpo_rate)
+        scales = sorted(int(scale) for scale in args.scales.split(","))
+    except ValueError:
+        print(f"bench: --scales takes whole numbers separated by commas, got {args.scales!r}", file=sys.stderr)
+        return 2
+    if args.runs < 1 or not scales or min(scales) < 1:
+        print("bench: --runs and every scale must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        results = run(args, scales, Path(args.work))
     except (DrillError, ToolchainError, OSError) as error:
         print(f"bench: {error}", file=sys.stderr)
         return 1
     write(results, Path(args.out))
+    log(f"done; results in {args.out}")
     print(json.dumps(results))
     return 0
 

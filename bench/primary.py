@@ -1,6 +1,8 @@
-"""The benchmark's primary: the drill's primary (the rendered postgresql.conf, the image's
-initdb script), archiving every segment with WAL-G *and* pgBackRest so both can restore
-the same WAL, and a pgbench database of the chosen scale."""
+"""The benchmark's primary: the drill's primary (the rendered postgresql.conf, started
+through the image's entrypoint), archiving every segment with WAL-G (through the shipped
+pgpitr-wal-push) *and* pgBackRest so both can restore the same WAL, and a pgbench
+database of the chosen scale. `use_shipped_archiving` drops pgBackRest's half again, for
+the measurements of archiving itself (RPO, throughput)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from drill import environment, postgres, processes
 from drill.local_stack import new_state
 from drill.state import DrillState, S3State
 from drill.toolchain import Toolchain
+from pgpitr.postgresql_conf import ARCHIVE_COMMAND
 from pgpitr.settings import StackSettings
 from pgpitr_runtime import names
 
@@ -56,7 +59,6 @@ class BenchPrimary:
             **environment.base_env(self.tools),
             **environment.storage_env(state, self.settings),
             names.WALG_S3_PREFIX: f"s3://{BUCKET}/{prefix}",
-            "WALG_S3_CA_CERT_FILE": str(self.storage.certificate),
         }
         if compression is not None:
             env[names.WALG_COMPRESSION_METHOD] = compression
@@ -71,19 +73,26 @@ class BenchPrimary:
         state = self.ready_state()
         return environment.backup_env(state, self.settings, self.tools) | self.walg_env()
 
-    def pgbackrest(self, *args: str, timeout: float = 7200) -> subprocess.CompletedProcess[str]:
-        return processes.run(
-            ["pgbackrest", f"--config={self.pgbackrest_conf}", f"--stanza={STANZA}", *args],
+    def restored_env(self, pgdata: Path) -> dict[str, str]:
+        """What a restored copy's postgres container gets: the entrypoint's environment."""
+        return environment.entrypoint_env(self.ready_state(), self.tools, str(pgdata))
+
+    def pgbackrest(self, *args: str, config: Path | None = None, timeout: float = 7200) -> None:
+        processes.run(
+            ["pgbackrest", f"--config={config or self.pgbackrest_conf}", f"--stanza={STANZA}", *args],
             environment.base_env(self.tools),
             timeout=timeout,
             what=f"pgbackrest {args[-1]}",
         )
 
-    def write_pgbackrest_conf(self) -> None:
+    def write_pgbackrest_conf(self, path: Path, spool: Path, async_get: bool = False) -> None:
+        """The repository on the benchmark's storage, small files bundled (repo1-bundle: one
+        object per file would cost pgBackRest a request each); `async_get` for a restore: archive-get
+        queues segments ahead of recovery with process-max processes (pgBackRest's advice
+        for fast recovery, as WAL-G prefetches by default)."""
         state = self.ready_state()
-        spool = self.directory / "pgbackrest"
         spool.mkdir(parents=True, exist_ok=True)
-        self.pgbackrest_conf.write_text(
+        path.write_text(
             "\n".join(
                 [
                     "[global]",
@@ -98,6 +107,7 @@ class BenchPrimary:
                     "repo1-s3-uri-style=path",
                     f"repo1-storage-ca-file={self.storage.certificate}",
                     "repo1-retention-full=10",
+                    "repo1-bundle=y",
                     f"compress-type={self.settings.backup.compression}",
                     "process-max=2",
                     "start-fast=y",
@@ -105,6 +115,7 @@ class BenchPrimary:
                     f"log-path={spool}/log",
                     f"spool-path={spool}/spool",
                     "log-level-console=warn",
+                    *(["archive-async=y"] if async_get else []),
                     "",
                     f"[{STANZA}]",
                     f"pg1-path={self.pgdata}",
@@ -122,8 +133,8 @@ class BenchPrimary:
             server_port=self.storage.port,
             endpoint_port=self.storage.port,
             bucket=BUCKET,
-            kms_key_arn=self.storage.kms_key_arn,
             scheme="https",
+            ca_cert_file=str(self.storage.certificate),
         )
         self.state = state
         postgres.prepare_dirs(self.base)
@@ -136,12 +147,24 @@ class BenchPrimary:
         hba.write_text("local all all trust\n" + hba.read_text())
         with postgres.connect(self.dsn()) as conn:
             conn.execute("SELECT pg_reload_conf()")
-        self.write_pgbackrest_conf()
-        both = f'wal-g wal-push "%p" && pgbackrest --config={self.pgbackrest_conf} --stanza={STANZA} archive-push "%p"'
+        self.write_pgbackrest_conf(self.pgbackrest_conf, self.directory / "pgbackrest")
+        both = f'{ARCHIVE_COMMAND} && pgbackrest --config={self.pgbackrest_conf} --stanza={STANZA} archive-push "%p"'
         with postgres.connect(self.dsn()) as conn:
             conn.execute(sql.SQL("ALTER SYSTEM SET archive_command = {}").format(sql.Literal(both)))
             conn.execute("SELECT pg_reload_conf()")
         self.pgbackrest("stanza-create")
+
+    def use_shipped_archiving(self) -> None:
+        """Back to the rendered postgresql.conf's archive_command: WAL-G alone, as shipped."""
+        with postgres.connect(self.dsn()) as conn:
+            conn.execute("ALTER SYSTEM RESET archive_command")
+            conn.execute("SELECT pg_reload_conf()")
+
+    def checkpoint(self) -> None:
+        """Flushes what is dirty, so the next backup's own fast checkpoint finds as little
+        to write as every other backup's."""
+        with postgres.connect(self.dsn()) as conn:
+            conn.execute("CHECKPOINT")
 
     def pgbench(self, *args: str, timeout: float = 7200) -> str:
         state = self.ready_state()

@@ -26,7 +26,6 @@ class TlsStorage:
     port: int = 0
     pid: int | None = None
     gateway_pid: int | None = None
-    kms_key_arn: str = ""
 
     @property
     def certificate(self) -> Path:
@@ -87,7 +86,6 @@ class TlsStorage:
         )
         processes.wait_for(lambda: self._listening(self.port), 60, "the TLS S3 endpoint")
         self.client("s3").create_bucket(Bucket=BUCKET)
-        self.kms_key_arn = self.client("kms").create_key(Description="pgpitr bench")["KeyMetadata"]["Arn"]
 
     @staticmethod
     def _listening(port: int) -> bool:
@@ -112,6 +110,13 @@ class TlsStorage:
         for page in self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
             total += sum(int(item["Size"]) for item in page.get("Contents", []))
         return total
+
+    def delete_under(self, prefix: str) -> None:
+        client = self.client("s3")
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=BUCKET, Delete={"Objects": keys})
 
     def stop(self) -> None:
         processes.stop_pid(self.gateway_pid)
