@@ -65,3 +65,134 @@ KUBERNETES_VERSION: Final = "1.35.0"
 POSTGRES_EXPORTER_IMAGE: Final = "quay.io/prometheuscommunity/postgres-exporter:v0.20.1"
 """The exporter sidecar. Its --extend.query-path is deprecated upstream but still read;
 the Debian package (0.11) the tests scrape produces the same metric names."""
+
+
+# The local cluster (issue 15): Kubernetes, CoreDNS, the pause image, the Pulumi CLI and
+# the Kubernetes provider, built from source by cluster/build/*.sh and cached under
+# .tools/<name>/<version>-<digest of the build inputs>/ (cluster/toolchain.py).
+
+
+@dataclass(frozen=True)
+class KubernetesRelease:
+    """Kubernetes' programs, built in one `go build` from the Go module k8s.io/kubernetes
+    (cluster/build/build-kubernetes.sh), and the pause program from the same module."""
+
+    version: str
+    staging_version: str
+    """The version the staging modules (k8s.io/api, k8s.io/client-go, ...) are published at."""
+    commands: tuple[str, ...]
+    """Folders under cmd/ built into the programs of the same name."""
+    pause_version: str
+    """The pause image's version, `TAG` in build/pause/Makefile of that module (checked)."""
+
+    def build_environment(self) -> dict[str, str]:
+        return {
+            "KUBERNETES_VERSION": self.version,
+            "KUBERNETES_STAGING_VERSION": self.staging_version,
+            "KUBERNETES_COMMANDS": " ".join(self.commands),
+        }
+
+    def pause_build_environment(self) -> dict[str, str]:
+        return {"KUBERNETES_VERSION": self.version, "PAUSE_VERSION": self.pause_version}
+
+
+@dataclass(frozen=True)
+class CorednsRelease:
+    """CoreDNS, `go install`ed at its tag (cluster/build/build-coredns.sh)."""
+
+    version: str
+    module: str = "github.com/coredns/coredns"
+
+    def build_environment(self) -> dict[str, str]:
+        return {"COREDNS_MODULE": f"{self.module}@{self.version}"}
+
+
+@dataclass(frozen=True)
+class PulumiRelease:
+    """The Pulumi CLI and its Python language host (cluster/build/build-pulumi.sh).
+
+    The CLI is built from github.com/pulumi/pulumi/pkg/v3 in a wrapper module, because
+    pkg's go.mod has replace directives; the proxy refuses the language host's module at
+    every version, so its source comes from a checked tarball in ../shared/third_party/pulumi/
+    and builds as a package of the same wrapper module.
+    """
+
+    version: str
+    replacements: tuple[str, ...]
+    """pkg/v3's own non-local replace directives (`old=new@version`), repeated in the wrapper (checked)."""
+    language_host_version: str
+    language_host_commit: str
+    """The upstream commit of the language host's source (tag v<language_host_version>)."""
+    language_host_tarball: str
+    """File name of the language host's source (folder `pulumi-language-python-<version>/` inside)."""
+    language_host_sha256: str
+
+    def build_environment(self) -> dict[str, str]:
+        return {
+            "PULUMI_VERSION": self.version,
+            "PULUMI_REPLACEMENTS": " ".join(self.replacements),
+            "PULUMI_LANGUAGE_HOST_VERSION": self.language_host_version,
+            "PULUMI_LANGUAGE_HOST_SHA256": self.language_host_sha256,
+        }
+
+
+@dataclass(frozen=True)
+class PulumiKubernetesRelease:
+    """The Kubernetes provider plugin (cluster/build/build-pulumi-kubernetes.sh).
+
+    The proxy serves its provider module only at a pseudo-version, which is exactly the
+    release tag's commit; the provider's go.mod replaces its SDK by the repository's
+    folder, so the wrapper requires the SDK at the same tag instead.
+    """
+
+    version: str
+    provider_module: str
+    provider_module_version: str
+    commit: str
+    sdk_module: str
+    sdk_module_version: str
+
+    def build_environment(self) -> dict[str, str]:
+        return {
+            "PULUMI_KUBERNETES_VERSION": self.version,
+            "PULUMI_KUBERNETES_PROVIDER": f"{self.provider_module}@{self.provider_module_version}",
+            "PULUMI_KUBERNETES_SDK": f"{self.sdk_module}@{self.sdk_module_version}",
+        }
+
+
+CLUSTER_KUBERNETES: Final = KubernetesRelease(
+    version="v1.35.4",
+    staging_version="v0.35.4",
+    commands=("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "kubectl"),
+    pause_version="3.10.1",
+)
+CLUSTER_COREDNS: Final = CorednsRelease(version="v1.12.1")
+"""The release checked on this project's machines (../shared/CLUSTER.md)."""
+CLUSTER_PULUMI: Final = PulumiRelease(
+    version="v3.274.1",
+    replacements=("github.com/atotto/clipboard=github.com/tgummerer/clipboard@v0.0.0-20241001131231-d02d263e614e",),
+    language_host_version="3.259.0",
+    language_host_commit="0ac56e876614aedf12771d73ef7e80959b8a6fd4",
+    language_host_tarball="pulumi-language-python-3.259.0.tar.xz",
+    language_host_sha256="92f6b9da2bfbeacca4f5bf2a9d142dfec8f37b8b829bdda5ff57f1725a7a86ee",
+)
+CLUSTER_PULUMI_KUBERNETES: Final = PulumiKubernetesRelease(
+    version="4.25.0",
+    provider_module="github.com/pulumi/pulumi-kubernetes/provider/v4",
+    provider_module_version="v4.0.0-20260115033456-f47bc2d6f199",
+    commit="f47bc2d6f1996444d11c12b4ef083b82585f7c07",
+    sdk_module="github.com/pulumi/pulumi-kubernetes/sdk/v4",
+    sdk_module_version="v4.25.0",
+)
+CLUSTER_DEBIAN_PACKAGES: Final = (
+    "etcd-server",
+    "containerd",
+    "runc",
+    "containernetworking-plugins",
+    "iptables",
+    "debootstrap",
+    "gcc",
+    "libc6-dev",
+)
+"""What the local cluster takes from Debian (etcd, the container runtime, CNI plugins,
+iptables, the image's root file system) and what builds the pause program."""

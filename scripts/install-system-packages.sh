@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the drill and the tests need, if any is missing.
+# Installs the Debian packages the drill and the tests need, if any is missing; with
+# arguments, those packages instead (the local cluster's, from cluster/toolchain.py).
 # Runs apt-get directly as root, through sudo otherwise.
 set -euo pipefail
 
@@ -11,6 +12,9 @@ packages=(
 	libsodium-dev libbrotli-dev liblzo2-dev
 	util-linux
 )
+if (($# > 0)); then
+	packages=("$@")
+fi
 
 missing=()
 for package in "${packages[@]}"; do

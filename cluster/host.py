@@ -1,0 +1,232 @@
+"""The machine-wide things a cluster changes whatever its flags say, recorded before
+`cluster up` and put back by `cluster down`: kernel settings, directories outside the
+work dir, mounts, cgroups, and the processes left in them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final
+
+from drill.processes import alive
+
+SYSCTLS: Final = (
+    # kubelet (container_manager_linux setupKernelTunables)
+    "kernel.panic",
+    "kernel.panic_on_oops",
+    "vm.overcommit_memory",
+    "vm.panic_on_oom",
+    "kernel.keys.root_maxkeys",
+    "kernel.keys.root_maxbytes",
+    # forwarding between pods on the bridge (set by `cluster up`, and by the bridge plugin)
+    "net.ipv4.ip_forward",
+    "net.ipv4.conf.all.forwarding",
+    "net.ipv4.conf.default.forwarding",
+    "net.ipv6.conf.all.forwarding",
+    # a Service's replies between pods on one bridge pass through iptables only with these
+    "net.bridge.bridge-nf-call-iptables",
+    "net.bridge.bridge-nf-call-ip6tables",
+    "net.bridge.bridge-nf-call-arptables",
+    # kube-proxy (its configuration asks it to leave them alone; recorded anyway)
+    "net.ipv4.conf.all.route_localnet",
+    "net.netfilter.nf_conntrack_max",
+    "net.netfilter.nf_conntrack_tcp_timeout_established",
+    "net.netfilter.nf_conntrack_tcp_timeout_close_wait",
+    "net.netfilter.nf_conntrack_tcp_be_liberal",
+)
+"""Kernel settings the cluster changes or may change, restored by `cluster down`."""
+
+OUTSIDE_PATHS: Final = (
+    "/var/lib/kubelet",
+    "/var/log/containers",
+    "/var/log/pods",
+    "/var/lib/cni",
+    "/run/netns",
+    "/run/containerd",
+    "/var/lib/containerd",
+    "/opt/containerd",
+    "/etc/cni",
+    "/opt/cni",
+    "/etc/kubernetes",
+    "/usr/libexec/kubernetes",
+    "/var/lib/etcd",
+)
+"""Directories kubelet, containerd, the CNI plugins and etcd create outside the work dir
+even when told to keep their data elsewhere (device plugins, container log links, CNI's
+result cache, network namespaces, shim sockets), or would with other flags."""
+
+CGROUP_ROOT: Final = Path("/sys/fs/cgroup")
+KUBELET_CGROUPS: Final = ("kubepods", "kubepods.slice")
+
+
+def _sysctl_path(name: str) -> Path:
+    return Path("/proc/sys") / name.replace(".", "/")
+
+
+def read_sysctl(name: str) -> str | None:
+    try:
+        return " ".join(_sysctl_path(name).read_text().split())
+    except OSError:
+        return None
+
+
+def write_sysctl(name: str, value: str) -> None:
+    _sysctl_path(name).write_text(value + "\n")
+
+
+def record_sysctls() -> dict[str, str]:
+    """The current value of every setting in SYSCTLS this kernel has."""
+    found = {}
+    for name in SYSCTLS:
+        value = read_sysctl(name)
+        if value is not None:
+            found[name] = value
+    return found
+
+
+def restore_sysctls(recorded: dict[str, str]) -> list[str]:
+    """Writes back what differs; ip_forward first (writing it resets every interface's
+    forwarding). Returns the names it changed."""
+    changed = []
+    ordered = sorted(recorded, key=lambda name: name != "net.ipv4.ip_forward")
+    for name in ordered:
+        if read_sysctl(name) != recorded[name]:
+            write_sysctl(name, recorded[name])
+            changed.append(name)
+    return changed
+
+
+def record_paths(paths: Iterable[str] = OUTSIDE_PATHS) -> dict[str, bool]:
+    return {path: os.path.lexists(path) for path in paths}
+
+
+def unescape_mount_path(field: str) -> str:
+    """/proc/mounts writes space, tab, newline and backslash as octal escapes."""
+    for escaped, plain in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        field = field.replace(escaped, plain)
+    return field
+
+
+def mount_points() -> list[str]:
+    return [unescape_mount_path(line.split()[1]) for line in Path("/proc/mounts").read_text().splitlines() if line]
+
+
+def mounts_under(roots: Iterable[Path | str]) -> list[str]:
+    """Mount points at or below any of `roots`, deepest first (the order to unmount)."""
+    prefixes = [str(Path(root)) for root in roots]
+    found = {
+        point
+        for point in mount_points()
+        if any(point == prefix or point.startswith(prefix + "/") for prefix in prefixes)
+    }
+    return sorted(found, key=lambda point: (point.count("/"), point), reverse=True)
+
+
+def unmount_under(roots: Iterable[Path | str]) -> list[str]:
+    """Unmounts everything at or below `roots` (a point mounted twice, twice); a mount
+    that stays busy is detached. Returns what is still mounted (nothing, normally)."""
+    roots = list(roots)
+    for _ in range(10):
+        points = mounts_under(roots)
+        if not points:
+            return []
+        for point in points:
+            result = subprocess.run(["umount", point], capture_output=True, text=True)
+            if result.returncode != 0 and point in mount_points():
+                subprocess.run(["umount", "--lazy", point], capture_output=True, text=True)
+    return mounts_under(roots)
+
+
+def remove_created_paths(existed: dict[str, bool]) -> list[str]:
+    """Removes the directories of OUTSIDE_PATHS that did not exist before; returns them."""
+    removed = []
+    for path, was_there in existed.items():
+        if not was_there and os.path.lexists(path):
+            if Path(path).is_dir() and not Path(path).is_symlink():
+                shutil.rmtree(path)
+            else:
+                Path(path).unlink()
+            removed.append(path)
+    return removed
+
+
+def cgroup_hierarchies() -> list[Path]:
+    """Each mounted cgroup v1 hierarchy (and the v2 one if mounted under /sys/fs/cgroup)."""
+    if not CGROUP_ROOT.is_dir():
+        return []
+    return sorted(entry for entry in CGROUP_ROOT.iterdir() if entry.is_dir() and not entry.is_symlink())
+
+
+def top_cgroups() -> list[str]:
+    """The first-level cgroups of every hierarchy, as "hierarchy/name"."""
+    found = []
+    for hierarchy in cgroup_hierarchies():
+        with contextlib.suppress(OSError):
+            found += [f"{hierarchy.name}/{entry.name}" for entry in hierarchy.iterdir() if entry.is_dir()]
+    return sorted(found)
+
+
+def kubelet_cgroups() -> list[Path]:
+    return [
+        hierarchy / name
+        for hierarchy in cgroup_hierarchies()
+        for name in KUBELET_CGROUPS
+        if (hierarchy / name).is_dir()
+    ]
+
+
+def cgroup_processes(cgroup: Path) -> set[int]:
+    pids: set[int] = set()
+    for procs in cgroup.rglob("cgroup.procs"):
+        with contextlib.suppress(OSError, ValueError):
+            pids |= {int(line) for line in procs.read_text().split()}
+    return pids
+
+
+def remove_cgroup_tree(cgroup: Path) -> bool:
+    """rmdir of a cgroup and its children, deepest first; False if one stays (busy)."""
+    directories = sorted((path for path in cgroup.rglob("*") if path.is_dir()), key=lambda p: len(p.parts))
+    for directory in [*reversed(directories), cgroup]:
+        with contextlib.suppress(FileNotFoundError):
+            try:
+                directory.rmdir()
+            except OSError:
+                return False
+    return True
+
+
+def processes_with(fragment: bytes) -> list[int]:
+    """Pids whose command line contains `fragment`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            if fragment in (entry / "cmdline").read_bytes() and alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
+def processes_marked(variable: str, owners: Iterable[int]) -> list[int]:
+    """Live processes whose environment carries `variable`=<one of owners>."""
+    marks = {f"{variable}={owner}".encode() for owner in owners}
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            if marks & set((entry / "environ").read_bytes().split(b"\0")) and alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
+def command_line(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
