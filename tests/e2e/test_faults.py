@@ -3,6 +3,7 @@ and damaged WAL in storage. Every acknowledged commit is accounted for."""
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -76,6 +77,26 @@ def test_storage_outage_loses_no_acknowledged_commit(stack: LocalStack) -> None:
         f"unexpected {sorted(restored - acknowledged_before_target)[:10]}"
     )
     stack.remove_restored(instance)
+    # And to the end of the archive: every commit acknowledged, before, during and after.
+    latest = stack.restore(RecoveryTarget.parse("latest", None), RecoveryOptions())
+    everything = restored_acked_ids(stack.state.dsn(latest), writer)
+    acknowledged = set(writer.acknowledged)
+    assert acknowledged <= everything, f"lost acknowledged commits: {sorted(acknowledged - everything)[:10]}"
+    counts(
+        "storage outage",
+        outage_seconds=OUTAGE_SECONDS,
+        acknowledged=len(acknowledged),
+        during_outage=written_during_outage,
+        restored_at_target=len(restored),
+        restored_latest=len(everything),
+        lost=len(acknowledged - everything),
+    )
+    stack.remove_restored(latest)
+
+
+def counts(fault: str, **numbers: int) -> None:
+    """The test's numbers, on stderr (shown with `pytest -s`, and with a failure)."""
+    print(f"{fault}: " + ", ".join(f"{key}={value}" for key, value in numbers.items()), file=sys.stderr)
 
 
 def postgres_now(stack: LocalStack) -> str:
@@ -113,6 +134,13 @@ def test_crash_of_the_primary_loses_no_acknowledged_commit(stack: LocalStack) ->
     acknowledged = set(writer.acknowledged)
     assert acknowledged <= restored, f"lost acknowledged commits: {sorted(acknowledged - restored)[:10]}"
     assert restored - acknowledged <= writer.in_flight, "rows nobody wrote"
+    counts(
+        "kill -9 of the primary",
+        acknowledged=len(acknowledged),
+        restored_latest=len(restored),
+        in_flight_at_crash=len(writer.in_flight),
+        lost=len(acknowledged - restored),
+    )
     with postgres.connect(stack.primary_dsn()) as conn:
         row = conn.execute("SELECT failed_count FROM pg_stat_archiver").fetchone()
     assert row == (0,), "archiving a segment again after the crash must not fail (no duplicate segment error)"
