@@ -137,23 +137,26 @@ def _name(common_name: str, organizations: tuple[str, ...] = ()) -> x509.Name:
     return x509.Name(attributes)
 
 
-def ensure_ca(pki: Pki) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    if pki.ca.is_file() and pki.ca_key.is_file():
-        cert = x509.load_pem_x509_certificate(pki.ca.read_bytes())
-        if _fresh(cert):
-            return cert, _load_key(pki.ca_key)
-    key = _new_key()
-    name = _name("pgpitr-local-cluster-ca")
+def _certificate(
+    subject: x509.Name,
+    issuer: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    *,
+    valid_for: datetime.timedelta,
+    is_ca: bool,
+) -> x509.CertificateBuilder:
+    """What every certificate here has: valid from 5 minutes ago (clock skew), a critical
+    BasicConstraints and a KeyUsage of signing, plus certificate signing for the CA."""
     now = _now()
-    cert = (
+    return (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(subject)
+        .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + VALIDITY * 10)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .not_valid_after(now + valid_for)
+        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
@@ -161,13 +164,25 @@ def ensure_ca(pki: Pki) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
                 key_encipherment=False,
                 data_encipherment=False,
                 key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
+                key_cert_sign=is_ca,
+                crl_sign=is_ca,
                 encipher_only=False,
                 decipher_only=False,
             ),
             critical=True,
         )
+    )
+
+
+def ensure_ca(pki: Pki) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    if pki.ca.is_file() and pki.ca_key.is_file():
+        cert = x509.load_pem_x509_certificate(pki.ca.read_bytes())
+        if _fresh(cert):
+            return cert, _load_key(pki.ca_key)
+    key = _new_key()
+    name = _name("pgpitr-local-cluster-ca")
+    cert = (
+        _certificate(name, name, key, valid_for=VALIDITY * 10, is_ca=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -210,33 +225,11 @@ def ensure_cert(pki: Pki, spec: CertSpec, ca: x509.Certificate, ca_key: ec.Ellip
     if _up_to_date(pki.cert(spec.name), spec, ca) and pki.key(spec.name).is_file():
         return False
     key = _new_key()
-    now = _now()
     usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if spec.server else []) + (
         [ExtendedKeyUsageOID.CLIENT_AUTH] if spec.client else []
     )
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(spec.common_name, spec.organizations))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        _certificate(_name(spec.common_name, spec.organizations), ca.subject, key, valid_for=VALIDITY, is_ca=False)
         .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
     )
