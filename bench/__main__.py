@@ -39,7 +39,7 @@ from bench.storage_speed import measure_storage
 from bench.throughput import measure_throughput
 from bench.wal import wait_archived
 from drill import environment
-from drill.processes import DrillError
+from drill.processes import DrillError, exit_cleanly_on_sigterm
 from drill.toolchain import ToolchainError, toolchain
 from pgpitr.versions import DEFAULT_WALG_VERSION
 
@@ -114,6 +114,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
+    exit_cleanly_on_sigterm()
     args = parse_args(argv)
     try:
         scales = sorted(int(scale) for scale in args.scales.split(","))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cluster.config import DEFAULT_NAMESPACE, DEFAULT_WORK_DIR, WorkDir
 from cluster.state import ClusterError, Progress
-from drill.processes import DrillError
+from drill.processes import DrillError, exit_cleanly_on_sigterm
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -53,6 +53,7 @@ def exclusive(work: WorkDir) -> Iterator[None]:
 
 
 def main(argv: list[str]) -> int:
+    exit_cleanly_on_sigterm()
     arguments = parse(argv)
     work = WorkDir(arguments.dir.resolve())
     progress = Progress()

@@ -15,7 +15,7 @@ from typing import Any
 
 from drill import local_stack, postgres, processes
 from drill.local_stack import LocalStack
-from drill.processes import DrillError, ReportedFailureError
+from drill.processes import DrillError, ReportedFailureError, exit_cleanly_on_sigterm
 from drill.state import DrillState, state_dir
 from drill.toolchain import ToolchainError
 from pgpitr.settings import SettingsError
@@ -196,6 +196,7 @@ def execute(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
+    exit_cleanly_on_sigterm()
     try:
         args = parser().parse_args(argv)
         result = execute(args)

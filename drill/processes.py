@@ -12,7 +12,9 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -150,6 +152,18 @@ def alive(pid: int | None) -> bool:
     except OSError:
         return True
     return state != "Z"
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """SIGTERM (a CI timeout, `kill`) ends the command as Ctrl-C would: by an exception,
+    so every `finally` and context manager runs and the servers it started are stopped.
+    Python's default would end the process at once and leave them running."""
+
+    def stop(signum: int, _frame: object) -> None:
+        signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM ends it at once
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:

@@ -1,0 +1,93 @@
+"""A command stopped by SIGTERM (a CI timeout, `kill`) stops what it started: the S3
+server, its gateway and PostgreSQL do not outlive `python -m drill run` or
+`python -m bench`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from drill.processes import OWNER_VARIABLE, DrillError, wait_for
+from tests.conftest import processes_now
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+STARTED_TIMEOUT = 240.0
+STOP_TIMEOUT = 60.0
+
+
+def marked_by(pid: int) -> dict[int, str]:
+    """Live processes carrying drill.processes' mark of `pid`, with their command lines."""
+    mark = f"{OWNER_VARIABLE}={pid}".encode()
+    found = {}
+    for other in processes_now():
+        try:
+            if mark in Path(f"/proc/{other}/environ").read_bytes().split(b"\0"):
+                found[other] = Path(f"/proc/{other}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+    return found
+
+
+COMMANDS = {
+    "drill run": (["-m", "drill", "run", "--dir", "{tmp}/drill"], "drill: backup "),
+    "bench": (
+        [
+            "-m",
+            "bench",
+            "--scales",
+            "1",
+            "--runs",
+            "1",
+            "--storage-mb",
+            "512",
+            "--work",
+            "{tmp}/work",
+            "--out",
+            "{tmp}",
+        ],
+        "bench: [",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_sigterm_stops_everything_the_command_started(command: str, tmp_path: Path) -> None:
+    arguments, started_line = COMMANDS[command]
+    argv = [sys.executable, *(argument.format(tmp=tmp_path) for argument in arguments)]
+    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+
+    def read() -> None:
+        assert process.stderr is not None
+        lines.extend(process.stderr)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        wait_for(
+            lambda: sum(started_line in line for line in lines) >= 2 and bool(marked_by(process.pid)),
+            STARTED_TIMEOUT,
+            f"{command} to start its servers",
+        )
+        os.kill(process.pid, signal.SIGTERM)
+        status = process.wait(timeout=STOP_TIMEOUT)
+        reader.join(timeout=10)
+        assert status == 128 + signal.SIGTERM, "".join(lines[-5:])
+        with contextlib.suppress(DrillError):
+            wait_for(lambda: not marked_by(process.pid), 10, "what it started to stop")
+        assert not marked_by(process.pid), f"{command} left these running after SIGTERM"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for leftover in marked_by(process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(leftover, signal.SIGKILL)
