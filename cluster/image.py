@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from cluster import oci_layout
+from cluster.config import IMAGE_REPOSITORY
 from components.image import image_tag
 from drill.toolchain import TOOLS_DIR, ToolchainError, build_walg
 from pgpitr.versions import DEFAULT_WALG_VERSION, POSTGRES_IMAGE_SUFFIX, WALG_RELEASES, WalgRelease
@@ -53,7 +54,7 @@ ROOTFS_SCRIPT: Final = Path(__file__).resolve().with_name("image-rootfs.sh")
 
 POSTGRES_MAJOR: Final = 15
 """The PostgreSQL that Debian's release (POSTGRES_IMAGE_SUFFIX, bookworm) ships."""
-IMAGE_NAME: Final = "localhost/pgpitr/postgres"
+IMAGE_NAME: Final = IMAGE_REPOSITORY
 DEBOOTSTRAP_VARIANT: Final = "minbase"
 DEFAULT_PATH: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 """PATH of Debian's container images, which the official postgres image extends."""

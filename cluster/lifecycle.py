@@ -34,6 +34,7 @@ from cluster.config import (
     REPOSITORY_ROOT,
     S3_CREDENTIALS_SECRET,
     S3_REGION,
+    STACK_IMAGE_REF,
     STORAGE_CLASS,
     WorkDir,
     api_server_url,
@@ -301,11 +302,11 @@ class Cluster:
         except pgpitr_image.ImageError as error:
             raise ClusterError(f"pgpitr's image: {error}") from None
         archive = runtime.ImageArchive(built.name, built.ref.rsplit("@", 1)[1], built.archive)
-        imported = runtime.ensure_image(self.work, archive)
+        imported = runtime.ensure_image(self.work, archive, aliases=(STACK_IMAGE_REF,))
         self.state.images[archive.name] = archive.digest
         self.state.image_ref = archive.ref
         self.save()
-        self.step(f"pgpitr's image {archive.ref} {'imported' if imported else 'present'}")
+        self.step(f"pgpitr's image {archive.ref} {'imported' if imported else 'present'}, also as {STACK_IMAGE_REF}")
 
     def apply_objects(self, api: k8s.Api, namespace: str) -> None:
         for manifest in objects.coredns_access():

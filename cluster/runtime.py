@@ -15,6 +15,7 @@ import hashlib
 import platform
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -219,12 +220,12 @@ def imported_images(work: WorkDir) -> dict[str, str]:
     return found
 
 
-def ensure_image(work: WorkDir, image: ImageArchive) -> bool:
+def ensure_image(work: WorkDir, image: ImageArchive, aliases: Sequence[str] = ()) -> bool:
     """Imports the archive unless containerd has that name at that digest; True if it did.
 
     The image also gets the name `repository@digest`: the CRI resolves a pod's image given
     by digest (what `image.ref` is) only through such a name, which a pull creates and
-    `ctr images import` does not."""
+    `ctr images import` does not. Each of `aliases` (repository:tag) is pointed at it too."""
     found = imported_images(work)
     imported = False
     if found.get(image.name) != image.digest:
@@ -235,9 +236,10 @@ def ensure_image(work: WorkDir, image: ImageArchive) -> bool:
                 f"importing {image.archive} left {image.name} at {found.get(image.name)}, expected {image.digest}"
             )
         imported = True
-    if found.get(image.ref) != image.digest:
-        ctr(work, "images", "rm", image.ref, check=False)
-        ctr(work, "images", "tag", image.name, image.ref)
+    for name in (image.ref, *aliases):
+        if found.get(name) != image.digest:
+            ctr(work, "images", "rm", name, check=False)
+            ctr(work, "images", "tag", image.name, name)
     return imported
 
 
