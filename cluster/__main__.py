@@ -6,6 +6,11 @@ down    stops all of it, removes what it made and restores the machine's setting
 status  what runs and whether the node is Ready; JSON
 env     shell exports for kubectl and the Pulumi CLI: eval "$(python -m cluster env)"
 smoke   a pod of pgpitr's image checks DNS, the API Service, S3 and isolation; JSON
+deploy  `up`, then `pulumi up` of the local stack (Pulumi.local.yaml); JSON, and how to
+        connect on stderr (what `make cluster` runs)
+scenario  pgpitr deployed, backed up, restored to a time and an xid, verified, destroyed,
+        the cluster stopped, in a work dir of its own; JSON as the last line (what
+        `make cluster-test` runs)
 
 Progress goes to stderr, one line per step with the elapsed time.
 """
@@ -16,7 +21,9 @@ import argparse
 import contextlib
 import fcntl
 import json
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +42,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     commands.add_parser("down", help="stop everything and restore the machine")
     commands.add_parser("status", help="what runs, node Ready or not")
     commands.add_parser("env", help="shell exports for kubectl and pulumi")
+    commands.add_parser("deploy", help="up, then pulumi up of the local stack")
+    commands.add_parser("scenario", help="the end-to-end scenario on a cluster of its own (make cluster-test)")
     smoke = commands.add_parser("smoke", help="run a pod that checks the pod network")
     smoke.add_argument("--image", help="image to run (default: pgpitr's, as imported by `up`)")
     return parser.parse_args(argv)
@@ -59,6 +68,8 @@ def main(argv: list[str]) -> int:
     progress = Progress()
     from cluster.lifecycle import Cluster
 
+    if arguments.command == "scenario":
+        return run_scenario(progress)
     try:
         if arguments.command == "env":
             sys.stdout.write(Cluster(work, progress).env())
@@ -69,6 +80,11 @@ def main(argv: list[str]) -> int:
             with exclusive(work):
                 result = Cluster(work, progress).up(arguments.namespace, with_image=not arguments.without_image)
             progress.step("cluster up" + (", node Ready" if result["nodes_ready"] else ", node NOT Ready"))
+        elif arguments.command == "deploy":
+            from cluster import deploy
+
+            with exclusive(work):
+                result = deploy.deploy(work, progress)
         elif arguments.command == "down":
             with exclusive(work):
                 result = Cluster(work, progress).down()
@@ -88,6 +104,21 @@ def main(argv: list[str]) -> int:
         return 1
     print(json.dumps(result, indent=2))
     return 0 if result.get("ok") or arguments.command == "status" else 1
+
+
+def run_scenario(progress: Progress) -> int:
+    """On a work dir of its own (short: unix sockets live in it), removed when it passes."""
+    from cluster import scenario
+
+    work = WorkDir(Path(tempfile.mkdtemp(prefix="pgpitr-scenario-", dir="/tmp")))
+    with exclusive(work):
+        result = scenario.run(work, progress)
+    if result.ok:
+        shutil.rmtree(work.root, ignore_errors=True)
+    else:
+        progress.step(f"scenario failed; its logs are kept in {work.logs}")
+    print(json.dumps(result.to_json()))
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":

@@ -324,8 +324,10 @@ class Cluster:
 
     def ensure_pulumi(self, parts: Parts) -> None:
         """Links to kubectl and the Pulumi CLI in the work dir's bin/, and the Kubernetes
-        provider installed in its PULUMI_HOME (the CLI never downloads a plugin)."""
+        provider installed in its PULUMI_HOME (the CLI never downloads a plugin), and the
+        local backend's directory."""
         self.link_programs(parts)
+        self.work.pulumi_backend.mkdir(parents=True, exist_ok=True)
         if parts.pulumi_dir is None or parts.kubernetes_provider is None:
             self.step("Pulumi CLI or its Kubernetes provider not built yet: skipped the provider plugin")
             return

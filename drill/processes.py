@@ -66,15 +66,19 @@ def run(
     timeout: float = 600,
     check: bool = True,
     what: str | None = None,
+    container: bool = True,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Runs a container program to completion; stderr goes to the log file the caller reads.
+    """Runs a container program (as a non-root user unless `container` is False) to
+    completion; stderr goes to the log file the caller reads.
 
     It runs in a session of its own: on a timeout (or any interruption) every process of
     that session is killed, including programs that moved to a process group of their own
     (`timeout` does), so nothing it started outlives the call."""
     process = subprocess.Popen(
-        container_argv(argv),
+        container_argv(argv) if container else list(argv),
         env=owned_env(env),
+        cwd=cwd,
         stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

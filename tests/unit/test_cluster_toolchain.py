@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cluster import toolchain
+from cluster.config import REPOSITORY_ROOT
 from pgpitr.versions import (
     CLUSTER_COREDNS,
     CLUSTER_DEBIAN_PACKAGES,
@@ -231,3 +232,14 @@ def test_build_scripts_are_strict_and_shellcheck_clean() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_the_python_sdk_asks_for_the_provider_the_cluster_deploys_with() -> None:
+    """The SDK's version is the plugin version the CLI loads; a newer SDK would ask for a
+    provider that cannot be built here."""
+    pins = dict(
+        line.split("==", 1)
+        for line in (REPOSITORY_ROOT / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert pins["pulumi-kubernetes"] == CLUSTER_PULUMI_KUBERNETES.version
