@@ -34,7 +34,7 @@ from bench.progress import elapsed, log
 from bench.report import write
 from bench.results import headline
 from bench.rpo import measure_rpo
-from bench.storage import TlsStorage
+from bench.storage import STORAGE_SERVERS, storage_server
 from bench.storage_speed import measure_storage
 from bench.throughput import measure_throughput
 from bench.wal import wait_archived
@@ -54,10 +54,10 @@ def run(args: argparse.Namespace, scales: list[int], work: Path) -> dict[str, An
     tools = toolchain()
     settings = environment.stack_settings("dev")
     shutil.rmtree(work, ignore_errors=True)
-    storage = TlsStorage(work / "s3")
+    storage = storage_server(args.storage, work / "s3")
     primary = BenchPrimary(work, tools, storage, settings)
     try:
-        log("starting the S3 server (moto behind a TLS gateway)")
+        log(f"starting the S3 server: {storage.name}")
         storage.start()
         storage_speed = measure_storage(storage, args.storage_mb, args.runs, work)
         log("starting the primary")
@@ -85,6 +85,7 @@ def run(args: argparse.Namespace, scales: list[int], work: Path) -> dict[str, An
         "rpo": rpo,
         "archiving": archiving,
         "storage": storage_speed,
+        "storage_server": storage.name,
         "checkpoint": CHECKPOINT,
         "runs": args.runs,
         "replay_wal_mb": args.replay_wal_mb,
@@ -107,6 +108,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rpo-seconds", type=int, default=180)
     parser.add_argument("--rpo-rate", type=int, default=50, help="transactions per second during the RPO run")
     parser.add_argument("--throughput-seconds", type=int, default=300, help="length of each archiving load")
+    parser.add_argument(
+        "--storage",
+        choices=STORAGE_SERVERS,
+        default=STORAGE_SERVERS[0],
+        help="the S3 server: SeaweedFS (built once, cached under .tools/) or moto (slow: one Python thread)",
+    )
     parser.add_argument("--storage-mb", type=int, default=1024, help="size of the storage throughput test file")
     parser.add_argument("--work", default=str(ROOT / "bench" / "work"))
     parser.add_argument("--out", default=str(ROOT / "bench"))

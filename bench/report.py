@@ -28,6 +28,7 @@ REQUIRED_KEYS = (
     "archive_mb_s",
     "storage_upload_mb_s",
     "storage_download_mb_s",
+    "storage_server",
     "growth",
 )
 TOOLS = {"walg": "WAL-G (pgpitr defaults)", "pgbackrest": "pgBackRest", "raw": "limit"}
@@ -97,7 +98,7 @@ def archiving_lines(results: dict[str, Any]) -> list[str]:
     largest = results["growth"][-1]
     lines += [
         "",
-        f"Storage (moto behind a TLS gateway on loopback), a plain {storage['megabytes']} MB multipart transfer:"
+        f"Storage ({results['storage_server']} on loopback), a plain {storage['megabytes']} MB multipart transfer:"
         f" upload {results['storage_upload_mb_s']:.1f} MB/s, download {results['storage_download_mb_s']:.1f} MB/s;"
         f" the limit's backup uploaded {largest['raw_backup_upload_mb_s']:.1f} MB/s of compressed data.",
     ]

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,14 +61,19 @@ SHARED_SOURCES_DIR = REPOSITORY_ROOT.parent / "shared" / "third_party" / "wal-g"
 BUILD_INPUTS = (BUILD_SCRIPT, *sorted((REPOSITORY_ROOT / "docker" / "walg-yckms-stub").rglob("*")))
 
 
+def inputs_digest(environment: Mapping[str, str], files: Iterable[Path]) -> str:
+    """A short digest of a build's environment and files (paths in the repository)."""
+    digest = hashlib.sha256(json.dumps(dict(environment), sort_keys=True).encode())
+    for path in files:
+        if path.is_file():
+            digest.update(path.relative_to(REPOSITORY_ROOT).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def build_key(release: WalgRelease) -> str:
     """The release tag and a digest of everything that shapes the binary: the build
     environment and the files of the build, so a changed flag never reuses a stale build."""
-    digest = hashlib.sha256(json.dumps(release.build_environment(), sort_keys=True).encode())
-    for path in BUILD_INPUTS:
-        if path.is_file():
-            digest.update(path.relative_to(REPOSITORY_ROOT).as_posix().encode() + path.read_bytes())
-    return f"{release.tag}-{digest.hexdigest()[:12]}"
+    return f"{release.tag}-{inputs_digest(release.build_environment(), BUILD_INPUTS)}"
 
 
 def walg_binary_path(release: WalgRelease) -> Path:
@@ -92,23 +98,27 @@ def build_walg(release: WalgRelease) -> Path:
     binary.parent.mkdir(parents=True, exist_ok=True)
     env = os.environ | release.build_environment() | source_environment(release)
     print(f"drill.toolchain: building WAL-G {release.tag} ({build_key(release)})", file=sys.stderr, flush=True)
-    build_log = binary.parent / "build.log"
+    run_build_script(BUILD_SCRIPT, binary, env, f"WAL-G {release.tag}", binary.parent / "build.log")
+    return binary
+
+
+def run_build_script(script: Path, output: Path, env: Mapping[str, str], title: str, build_log: Path) -> None:
+    """Runs `bash script output`: the script's progress lines (`<script name>: ...` on
+    stderr) reach the user, Go's download chatter only `build_log`; a failure is a
+    ToolchainError with the script's own error, or Go's last word."""
+    prefix = f"{script.name}: "
     with build_log.open("w") as log_file:
-        # The script's progress lines reach the user; Go's download chatter only the log.
-        process = subprocess.Popen(["bash", str(BUILD_SCRIPT), str(binary)], env=env, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(["bash", str(script), str(output)], env=env, stderr=subprocess.PIPE, text=True)
         assert process.stderr is not None
         for line in process.stderr:
             log_file.write(line)
-            if line.startswith("build-walg.sh:"):
+            if line.startswith(prefix):
                 print(line, end="", file=sys.stderr, flush=True)
         returncode = process.wait()
     if returncode != 0:
         lines = [line.strip() for line in build_log.read_text().splitlines() if line.strip()]
-        reason = (lines or ["no output"])[-1]  # build-walg.sh's own error, or Go's last word
-        raise ToolchainError(
-            f"building WAL-G {release.tag} failed: {reason.removeprefix('build-walg.sh: ')} (full log: {build_log})"
-        )
-    return binary
+        reason = (lines or ["no output"])[-1]
+        raise ToolchainError(f"building {title} failed: {reason.removeprefix(prefix)} (full log: {build_log})")
 
 
 def toolchain(release: WalgRelease | None = None) -> Toolchain:

@@ -1,16 +1,27 @@
 """The benchmark's arithmetic and reports, without running anything: WAL file names, the
 medians and spreads, results.json's headline keys, and the table and chart."""
 
+import dataclasses
+import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench import seaweedfs
+from bench import storage as storage_module
+from bench.__main__ import parse_args
 from bench.report import REQUIRED_KEYS, markdown, write
 from bench.results import headline
 from bench.stats import Stat, rate, summary
+from bench.storage import MotoStorage, SeaweedfsPorts, SeaweedfsStorage, s3_identities, storage_server
 from bench.throughput import Sample, summarise
 from bench.wal import segment_names
+from drill.environment import DRILL_ACCESS_KEY_ID, DRILL_SECRET_ACCESS_KEY
+from drill.toolchain import ToolchainError
+from pgpitr.versions import BENCH_SEAWEEDFS
 
 SEGMENT = 16 * 1024**2
 TOOLS = ("walg", "pgbackrest", "raw")
@@ -88,6 +99,7 @@ def results() -> dict[str, Any]:
         "growth": growth,
         "archiving": archiving,
         "storage": {"megabytes": 1024},
+        "storage_server": "seaweedfs 4.53 (v0.0.0-20261109003541-7506e5f91cd6)",
         "checkpoint": "fast",
         "runs": 3,
         "rpo_rate_tps": 50,
@@ -108,6 +120,7 @@ def test_headline_keys_are_the_medians_of_the_largest_size() -> None:
 def test_report_shows_every_size_and_ratio(tmp_path: Path) -> None:
     text = markdown(results())
     assert "| 10 |" in text and "| 50 |" in text
+    assert "Storage (seaweedfs 4.53 (v0.0.0-20261109003541-7506e5f91cd6) on loopback)" in text
     assert "| backup | 10.0 (9.0-12.0) | 15.0 (13.5-18.0) | 5.0 (4.5-6.0) | 2.00x | 0.67x |" in text
     write(results(), tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == {"results.json", "results.md", "results.png"}
@@ -118,3 +131,109 @@ def test_results_missing_a_key_are_refused(tmp_path: Path) -> None:
     del broken["archive_mb_s"]
     with pytest.raises(ValueError, match="archive_mb_s"):
         write(broken, tmp_path)
+
+
+# The S3 server: SeaweedFS built from the pinned module version, on loopback with TLS.
+
+WEED = Path("/opt/weed")
+PORTS = SeaweedfsPorts(
+    s3=9001, s3_grpc=9002, master=9003, master_grpc=9004, volume=9005, volume_grpc=9006, filer=9007, filer_grpc=9008
+)
+
+
+def flags(argv: list[str]) -> dict[str, str]:
+    return dict(arg.removeprefix("-").split("=", 1) for arg in argv if arg.startswith("-") and "=" in arg)
+
+
+def test_seaweedfs_takes_the_drill_credentials_with_every_right() -> None:
+    config = json.loads(json.dumps(s3_identities(DRILL_ACCESS_KEY_ID, DRILL_SECRET_ACCESS_KEY)))
+    [identity] = config["identities"]
+    assert identity["credentials"] == [{"accessKey": DRILL_ACCESS_KEY_ID, "secretKey": DRILL_SECRET_ACCESS_KEY}]
+    assert {"Admin", "Read", "List", "Write"} <= set(identity["actions"])
+
+
+def test_weed_listens_on_loopback_only_at_the_chosen_ports_with_tls(tmp_path: Path) -> None:
+    storage = SeaweedfsStorage(tmp_path, weed=WEED)
+    argv = storage.server_argv(PORTS)
+    assert argv[:3] == [str(WEED), "-logtostderr", "server"], "its log in the storage's folder, not in /tmp"
+    given = flags(argv)
+    assert given["ip"] == given["ip.bind"] == "127.0.0.1"
+    ports = {name: int(value) for name, value in given.items() if ".port" in name}
+    assert ports == {
+        "s3.port": 9001,
+        "s3.port.grpc": 9002,
+        "master.port": 9003,
+        "master.port.grpc": 9004,
+        "volume.port": 9005,
+        "volume.port.grpc": 9006,
+        "filer.port": 9007,
+        "filer.port.grpc": 9008,
+        "s3.port.iceberg": 0,
+        "s3.port.lance": 0,
+    }, "every listener at a chosen port (0: not started), none at weed's defaults"
+    assert "s3.port.https" not in given, "TLS on the S3 port itself"
+    assert given["s3.cert.file"] == str(storage.certificate) and given["s3.key.file"] == str(storage.private_key)
+    assert given["s3.config"] == str(storage.identities_file)
+    assert given["master.telemetry"] == "false"
+    assert {"-filer", "-s3"} <= set(argv)
+    assert all(Path(given[name]).is_relative_to(tmp_path) for name in ("dir", "filer.localSocket", "s3.localSocket"))
+
+
+def test_seaweedfs_ports_never_repeat_the_s3_port_or_each_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    probes = iter([9001, 9002, 9002, 9003, 9001, 9004, 9005, 9006, 9007, 9008])
+    monkeypatch.setattr(storage_module, "free_port", lambda: next(probes))
+    ports = SeaweedfsPorts.free(9001)
+    assert sorted(dataclasses.astuple(ports)) == list(range(9001, 9009))
+
+
+def test_the_storage_server_is_a_choice_and_seaweedfs_the_default(tmp_path: Path) -> None:
+    assert parse_args([]).storage == "seaweedfs"
+    assert parse_args(["--storage", "moto"]).storage == "moto"
+    assert isinstance(storage_server("moto", tmp_path), MotoStorage)
+    with pytest.raises(SystemExit):
+        parse_args(["--storage", "minio"])
+
+
+def test_weed_cache_key_follows_the_version_and_the_build_input() -> None:
+    key = seaweedfs.build_key(BENCH_SEAWEEDFS)
+    assert key.startswith(f"{BENCH_SEAWEEDFS.version}-")
+    assert seaweedfs.build_key(BENCH_SEAWEEDFS) == key
+    newer = dataclasses.replace(BENCH_SEAWEEDFS, version="v0.0.0-20270101000000-0123456789ab")
+    assert seaweedfs.build_key(newer).startswith(f"{newer.version}-") and seaweedfs.build_key(newer) != key
+    assert seaweedfs.build_key(dataclasses.replace(BENCH_SEAWEEDFS, release="9.99")) != key
+    assert seaweedfs.weed_binary_path(BENCH_SEAWEEDFS).parent.name == key
+
+
+def test_the_pinned_seaweedfs_is_one_module_version_and_its_commit() -> None:
+    assert BENCH_SEAWEEDFS.commit == "7506e5f91cd6"
+    assert BENCH_SEAWEEDFS.build_environment() == {
+        "SEAWEEDFS_MODULE": f"github.com/seaweedfs/seaweedfs@{BENCH_SEAWEEDFS.version}",
+        "SEAWEEDFS_RELEASE": BENCH_SEAWEEDFS.release,
+    }
+
+
+def test_a_failed_weed_build_is_one_line_naming_its_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = tmp_path / "build-seaweedfs.sh"
+    script.write_text("echo 'go: downloading chatter' >&2\necho 'build-seaweedfs.sh: the proxy said no' >&2\nexit 1\n")
+    binary = tmp_path / "tools" / "weed"
+    monkeypatch.setattr(seaweedfs, "BUILD_SCRIPT", script)
+    monkeypatch.setattr(seaweedfs, "weed_binary_path", lambda release: binary)
+    monkeypatch.setattr(shutil, "which", lambda program: f"/usr/bin/{program}")
+    with pytest.raises(ToolchainError) as failure:
+        seaweedfs.build_weed()
+    message = str(failure.value)
+    assert message == (
+        f"building SeaweedFS {BENCH_SEAWEEDFS.version} failed: the proxy said no (full log: {binary.parent}/build.log)"
+    )
+    assert not binary.exists()
+
+
+def test_the_build_script_refuses_to_run_without_its_input(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["bash", str(seaweedfs.BUILD_SCRIPT), str(tmp_path)],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "SEAWEEDFS_MODULE is not set" in result.stderr
+    assert not (tmp_path / "weed").exists()
