@@ -38,8 +38,8 @@ drill: setup
 clean:
 	rm -rf .drill
 
-# Benchmarks are separate from the tests: pgbench scales 10, 50 and 150, 3 runs each (about
-# an hour and a half on 2 cores); BENCH_ARGS="--scales 2 --runs 1 ..." for a quick check.
+# Benchmarks are separate from the tests: pgbench scales 10, 50 and 150, 3 runs each (33
+# minutes on 2 cores); BENCH_ARGS="--scales 2 --runs 1 ..." for a quick check.
 # Their S3 server is SeaweedFS, built from source on the first run (about 4 minutes, then
 # cached under .tools/); BENCH_ARGS="--storage moto" runs them against moto instead.
 bench: setup

@@ -237,3 +237,14 @@ def test_the_build_script_refuses_to_run_without_its_input(tmp_path: Path) -> No
     )
     assert result.returncode != 0 and "SEAWEEDFS_MODULE is not set" in result.stderr
     assert not (tmp_path / "weed").exists()
+
+
+def test_the_committed_results_are_complete_and_their_table_is_theirs() -> None:
+    """bench/results.* come from one `make bench` at scale 50 or more; the table is what
+    the report makes of that results.json (nobody edited one without the other)."""
+    committed = Path(__file__).resolve().parents[2] / "bench"
+    values = json.loads((committed / "results.json").read_text())
+    assert all(key in values for key in REQUIRED_KEYS)
+    assert values["scale"] >= 50 and values["runs"] >= 3 and values["data_bytes"] >= 500 * 2**20
+    assert len(values["growth"]) >= 3
+    assert (committed / "results.md").read_text() == markdown(values)
