@@ -25,6 +25,7 @@ GROUP_KINDS: Final = {
     "StorageClass": ("storage.k8s.io/v1", "storageclasses", False),
     "ClusterRole": ("rbac.authorization.k8s.io/v1", "clusterroles", False),
     "ClusterRoleBinding": ("rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
+    "CustomResourceDefinition": ("apiextensions.k8s.io/v1", "customresourcedefinitions", False),
 }
 
 
@@ -131,3 +132,10 @@ def node_ready(api: Api) -> bool:
         return False
     conditions = node.get("status", {}).get("conditions", [])
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def established(api: Api, crd_name: str) -> bool:
+    """The API server serves the CustomResourceDefinition's kind."""
+    crd = get(api, "CustomResourceDefinition", crd_name)
+    conditions = (crd or {}).get("status", {}).get("conditions", [])
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)

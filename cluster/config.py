@@ -74,6 +74,10 @@ IMAGE_REPOSITORY: Final = "localhost/pgpitr/postgres"
 STACK_IMAGE_REF: Final = f"{IMAGE_REPOSITORY}:local"
 """The name Pulumi.local.yaml runs (`image.ref`): `cluster up` points it at the newest build
 (also imported by digest and by a tag of its build inputs)."""
+EXPORTER_IMAGE_REPOSITORY: Final = "localhost/pgpitr/postgres-exporter"
+EXPORTER_STACK_IMAGE_REF: Final = f"{EXPORTER_IMAGE_REPOSITORY}:local"
+"""The exporter sidecar's image Pulumi.local.yaml runs (`monitoring.exporterImage`),
+made by cluster/exporter_image.py from Debian's postgres_exporter."""
 CONTAINERD_NAMESPACE: Final = "k8s.io"
 FIELD_MANAGER: Final = "pgpitr-cluster"
 """The server-side-apply field manager of the objects `cluster up` creates."""

@@ -8,6 +8,7 @@ chains, cgroups) so that `down` can put it back exactly.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ from cluster.config import (
     BRIDGE,
     BUCKET,
     DEFAULT_NAMESPACE,
+    EXPORTER_STACK_IMAGE_REF,
     KUBELET_HEALTHZ_PORT,
     MAX_WORK_DIR_LENGTH,
     NODE_IP,
@@ -40,13 +42,23 @@ from cluster.config import (
     api_server_url,
     s3_endpoint,
 )
+from cluster.exporter_image import exporter_image
 from cluster.pki import Pki, ensure_pki
 from cluster.state import Baseline, ClusterError, ClusterState, Credentials, ProcessRecord, Progress
 from drill.processes import OWNER_VARIABLE, DrillError, alive, start_background, stop_pid, wait_for
 from pgpitr.versions import CLUSTER_KUBERNETES, CLUSTER_PULUMI_KUBERNETES
 
-RUNTIME_PACKAGES: Final = ("containerd", "runc", "containernetworking-plugins", "iptables", "nftables", "etcd-server")
-"""nftables for `nft`: iptables-nft cannot remove the tables it makes, so `down` does."""
+RUNTIME_PACKAGES: Final = (
+    "containerd",
+    "runc",
+    "containernetworking-plugins",
+    "iptables",
+    "nftables",
+    "etcd-server",
+    "prometheus-postgres-exporter",
+)
+"""nftables for `nft`: iptables-nft cannot remove the tables it makes, so `down` does; the
+exporter for the sidecar's image (cluster/exporter_image.py)."""
 SYSTEM_PACKAGES_SCRIPT: Final = REPOSITORY_ROOT / "scripts" / "install-system-packages.sh"
 START_ORDER: Final = (
     "containerd",
@@ -66,6 +78,7 @@ FORWARDING: Final = {
 """Pod to Service to pod on one bridge: routed by the node (ip_forward) and seen by
 iptables on the bridge (a Service's replies are un-NATed there)."""
 POD_DELETION_TIMEOUT: Final = 120.0
+CRD_TIMEOUT: Final = 60.0
 PULUMI_LINKS: Final = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec")
 
 
@@ -80,6 +93,7 @@ class Parts:
     pulumi_dir: Path | None
     """None until the Pulumi CLI is built (`up` works without it; `env` needs it)."""
     kubernetes_provider: Path | None
+    monitoring_crds_dir: Path
 
     def kubernetes(self, program: str) -> Path:
         return self.kubernetes_dir / program
@@ -95,11 +109,12 @@ def _built(name: str) -> Path | None:
 
 def built_parts(required: bool = True) -> Parts:
     """Where cluster/toolchain.py put its builds; a ClusterError names what is missing."""
-    found = {name: _built(name) for name in ("kubernetes", "pause", "coredns", "pulumi", "pulumi-kubernetes")}
-    missing = [name for name in ("kubernetes", "pause", "coredns") if found[name] is None]
+    needed = ("kubernetes", "pause", "coredns", "monitoring-crds")
+    found = {name: _built(name) for name in (*needed, "pulumi", "pulumi-kubernetes")}
+    missing = [name for name in needed if found[name] is None]
     if missing and required:
         raise ClusterError(f"{', '.join(missing)} not built yet; run `python -m cluster.toolchain` first")
-    kubernetes, pause, coredns = (found[name] or Path("/nonexistent") for name in ("kubernetes", "pause", "coredns"))
+    kubernetes, pause, coredns, crds = (found[name] or Path("/nonexistent") for name in needed)
     pulumi, provider = found["pulumi"], found["pulumi-kubernetes"]
     return Parts(
         kubernetes_dir=kubernetes,
@@ -107,6 +122,7 @@ def built_parts(required: bool = True) -> Parts:
         coredns=coredns / "coredns",
         pulumi_dir=pulumi,
         kubernetes_provider=provider / "pulumi-resource-kubernetes" if provider else None,
+        monitoring_crds_dir=crds,
     )
 
 
@@ -256,7 +272,7 @@ class Cluster:
         self.ensure(
             node.api_server(self.work, self.pki, parts.kubernetes("kube-apiserver"), lambda: api.healthy("/readyz"))
         )
-        self.apply_objects(api, namespace)
+        self.apply_objects(api, namespace, parts.monitoring_crds_dir)
         self.ensure(node.controller_manager(self.work, self.pki, parts.kubernetes("kube-controller-manager")))
         self.ensure(node.scheduler(self.work, parts.kubernetes("kube-scheduler")))
         self.ensure(
@@ -307,10 +323,24 @@ class Cluster:
         self.state.image_ref = archive.ref
         self.save()
         self.step(f"pgpitr's image {archive.ref} {'imported' if imported else 'present'}, also as {STACK_IMAGE_REF}")
+        exporter = exporter_image(self.work)
+        imported = runtime.ensure_image(self.work, exporter, aliases=(EXPORTER_STACK_IMAGE_REF,))
+        self.state.images[exporter.name] = exporter.digest
+        self.save()
+        self.step(
+            f"exporter image {exporter.ref} {'imported' if imported else 'present'}, also as {EXPORTER_STACK_IMAGE_REF}"
+        )
 
-    def apply_objects(self, api: k8s.Api, namespace: str) -> None:
+    def apply_objects(self, api: k8s.Api, namespace: str, monitoring_crds_dir: Path) -> None:
         for manifest in objects.coredns_access():
             k8s.apply(api, manifest)
+        crds = objects.monitoring_crds(monitoring_crds_dir)
+        for crd in crds:
+            k8s.apply(api, crd)
+        for crd in crds:
+            name = crd["metadata"]["name"]
+            wait_for(functools.partial(k8s.established, api, name), CRD_TIMEOUT, f"the CRD {name} to be established")
+        self.step(f"CRDs {', '.join(crd['metadata']['name'] for crd in crds)} established")
         k8s.apply(api, objects.storage_class())
         phases = objects.ensure_volumes(api, self.work)
         credentials = Credentials.ensure(self.work)

@@ -1,6 +1,7 @@
 """The objects `cluster up` creates in the cluster: DNS's read access, local storage,
-and what the local stack expects to exist before `pulumi up` (its namespace, the S3
-credentials Secret and the database passwords Secret)."""
+the Prometheus Operator's PodMonitor and PrometheusRule CRDs (so the API server validates
+pgpitr's monitoring objects), and what the local stack expects to exist before
+`pulumi up` (its namespace, the S3 credentials Secret and the database passwords Secret)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import os
 import shutil
 from pathlib import Path
 from typing import Any, Final
+
+import yaml
 
 from cluster import api as k8s
 from cluster.config import (
@@ -24,6 +27,7 @@ from cluster.config import (
 from cluster.state import Credentials
 from drill.processes import wait_for
 from pgpitr import kubernetes_names as kn
+from pgpitr.versions import CLUSTER_MONITORING_CRDS
 from pgpitr_runtime import names
 
 VOLUME_PREFIX: Final = "local-volume-"
@@ -52,6 +56,14 @@ def coredns_access() -> list[dict[str, Any]]:
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "system:coredns"}],
     }
     return [role, binding]
+
+
+def monitoring_crds(directory: Path) -> list[dict[str, Any]]:
+    """The CRDs cluster/build/build-monitoring-crds.sh generated into `directory`."""
+    crds: list[dict[str, Any]] = [
+        yaml.safe_load((directory / name).read_text()) for name in CLUSTER_MONITORING_CRDS.file_names()
+    ]
+    return crds
 
 
 def storage_class() -> dict[str, Any]:

@@ -4,13 +4,15 @@ pod, Jobs made from pgpitr's CronJobs, events, pgpitr's objects."""
 from __future__ import annotations
 
 import json
-from typing import Final
+from typing import Any, Final
 
 from cluster.cli import Tools
 from cluster.state import ClusterError
 from pgpitr import kubernetes_names as kn
 
 POSTGRES_CONTAINER: Final = "postgres"
+MONITORING_RESOURCES: Final = ("podmonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com")
+"""The kinds of the CRDs `cluster up` installs, as kubectl names them."""
 JOB_TIMEOUT: Final = 600.0
 """A Job made from a CronJob: a base backup, a restore drill, a WAL chain check."""
 
@@ -65,6 +67,14 @@ class Pods:
         listed = json.loads(self.kubectl("get", "events", "--field-selector", "reason=FailedCreate", "--output=json"))
         return [f"{event['involvedObject']['name']}: {event['message']}" for event in listed.get("items", [])]
 
+    def pod_ip(self, pod: str) -> str:
+        return self.kubectl("get", "pod", pod, "--output=jsonpath={.status.podIP}")
+
+    def custom_objects(self, resource: str) -> list[dict[str, Any]]:
+        """The namespace's objects of a CRD's `resource` (plural.group)."""
+        listed: list[dict[str, Any]] = json.loads(self.kubectl("get", resource, "--output=json"))["items"]
+        return listed
+
     def annotation(self, pod: str, name: str) -> str:
         found: dict[str, str] = json.loads(self.kubectl("get", "pod", pod, "--output=json"))["metadata"].get(
             "annotations", {}
@@ -74,7 +84,12 @@ class Pods:
 
 def pgpitr_objects(tools: Tools) -> list[str]:
     """Every object labelled as pgpitr's, in any namespace."""
-    kinds = "statefulsets,services,cronjobs,jobs,pods,configmaps,secrets,persistentvolumeclaims,serviceaccounts"
+    kinds = ",".join(
+        (
+            "statefulsets,services,cronjobs,jobs,pods,configmaps,secrets,persistentvolumeclaims,serviceaccounts",
+            *MONITORING_RESOURCES,
+        )
+    )
     listed = tools.kubectl(
         "get", kinds, "--all-namespaces", "--selector", f"{kn.MANAGED_BY_LABEL}=pgpitr", "--output=name"
     )

@@ -176,27 +176,39 @@ def architecture() -> str:
     return ARCHITECTURES[machine]
 
 
-def pause_image(work: WorkDir, pause_binary: Path, version: str) -> ImageArchive:
-    """The pause program as an image of one layer (cached by the binary's digest)."""
-    binary = pause_binary.read_bytes()
-    key = hashlib.sha256(binary).hexdigest()[:16]
-    directory = work.images / f"pause-{version}-{key}"
-    name = f"{PAUSE_IMAGE_REPOSITORY}:{version}"
+@dataclass(frozen=True)
+class ImageFile:
+    """One file of a small image made from files of this machine."""
+
+    path: str
+    """Where it is in the image, absolute."""
+    content: bytes
+    mode: int = 0o644
+
+
+def files_image(
+    work: WorkDir, cache_name: str, name: str, files: Sequence[ImageFile], config: dict[str, object]
+) -> ImageArchive:
+    """An image of one layer holding just `files` (cached under the work dir by a digest
+    of them and the config; older versions of `cache_name` are removed)."""
+    digest = hashlib.sha256(repr(sorted(config.items())).encode() + name.encode())
+    for file in sorted(files, key=lambda f: f.path):
+        digest.update(f"{file.path}\0{file.mode}\0".encode() + file.content)
+    directory = work.images / f"{cache_name}-{digest.hexdigest()[:16]}"
     result = directory / "digest"
     if not result.is_file():
         partial = directory.with_name(directory.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         rootfs = partial / "rootfs"
         rootfs.mkdir(parents=True)
-        (rootfs / "pause").write_bytes(binary)
-        (rootfs / "pause").chmod(0o755)
-        config = {
-            "architecture": architecture(),
-            "os": "linux",
-            "config": {"Entrypoint": ["/pause"], "User": "65535:65535", "WorkingDir": "/"},
-        }
+        for file in files:
+            target = rootfs / file.path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(file.content)
+            target.chmod(file.mode)
+        full_config = {"architecture": architecture(), "os": "linux", "config": config}
         try:
-            layout = oci_layout.write_layout(rootfs, config, name, partial / "layout")
+            layout = oci_layout.write_layout(rootfs, full_config, name, partial / "layout")
             oci_layout.write_archive(layout.path, partial / "image.tar")
         except oci_layout.LayoutError as error:
             raise ClusterError(str(error)) from None
@@ -204,10 +216,21 @@ def pause_image(work: WorkDir, pause_binary: Path, version: str) -> ImageArchive
         (partial / "digest").write_text(layout.manifest_digest + "\n")
         shutil.rmtree(directory, ignore_errors=True)
         partial.rename(directory)
-        for stale in work.images.glob("pause-*"):
+        for stale in work.images.glob(f"{cache_name}-*"):
             if stale != directory:
                 shutil.rmtree(stale, ignore_errors=True)
     return ImageArchive(name, result.read_text().strip(), directory / "image.tar")
+
+
+def pause_image(work: WorkDir, pause_binary: Path, version: str) -> ImageArchive:
+    """The pause program as an image of one layer."""
+    return files_image(
+        work,
+        "pause",
+        f"{PAUSE_IMAGE_REPOSITORY}:{version}",
+        [ImageFile("/pause", pause_binary.read_bytes(), 0o755)],
+        {"Entrypoint": ["/pause"], "User": "65535:65535", "WorkingDir": "/"},
+    )
 
 
 def imported_images(work: WorkDir) -> dict[str, str]:

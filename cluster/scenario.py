@@ -9,7 +9,9 @@ running pgpitr's image; restores set with `pulumi config` and checked row by row
 3. `restore.enabled` with the time target, `pulumi up`: the restored instance holds
    exactly the rows committed before it; then an xid target: it is replaced and holds
    exactly those.
-4. The restore drill and WAL chain CronJobs, run as Jobs, succeed.
+4. The restore drill and WAL chain CronJobs, run as Jobs, succeed. The PodMonitor and
+   PrometheusRule were admitted against their CRDs, and the primary's exporter sidecar
+   serves every metric the alert rules select, with pg_up 1.
 5. A misspelt config key: `pulumi preview` fails with one line naming it; nothing changes.
 6. `pulumi destroy`: no pgpitr object left; `cluster down`: the machine as it was.
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import datetime
 import shutil
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
@@ -29,11 +32,13 @@ from cluster import s3, snapshot
 from cluster.cli import Tools
 from cluster.config import BUCKET, DEFAULT_NAMESPACE, REPOSITORY_ROOT, WorkDir
 from cluster.lifecycle import Cluster
-from cluster.pods import Pods, pgpitr_objects
+from cluster.pods import MONITORING_RESOURCES, Pods, pgpitr_objects
 from cluster.state import ClusterError, Credentials, Progress
 from components.verification import chain_cronjob_name, drill_cronjob_name
+from drill.exporter import parse_exposition
 from drill.processes import DrillError, wait_for
 from pgpitr import kubernetes_names as kn
+from pgpitr.monitoring.rule_metrics import exporter_metric_names
 from pgpitr.settings.restore import RestoreSettings
 from pgpitr.settings.stack import PRIMARY_NAME
 
@@ -47,6 +52,7 @@ TARGET_OFFSET: Final = datetime.timezone(datetime.timedelta(hours=5, minutes=30)
 """Targets are written with an explicit offset other than UTC's."""
 READY_TIMEOUT: Final = 300.0
 ARCHIVE_TIMEOUT: Final = 120.0
+EXPORTER_TIMEOUT: Final = 60.0
 MISSPELT_KEY: Final = "backup.shedule"
 
 
@@ -69,6 +75,9 @@ class ScenarioResult:
     restores: list[RestoreResult] = field(default_factory=list)
     jobs: dict[str, float] = field(default_factory=dict)
     """Seconds each Job made from a CronJob took to complete."""
+    monitoring: dict[str, Any] = field(default_factory=dict)
+    """The PodMonitor and PrometheusRule as the API server holds them, and the exporter
+    sidecar scraped: every metric the rules select present."""
     typo_preview: str = ""
     """The one line `pulumi preview` failed with on a misspelt key."""
     destroyed: bool = False
@@ -181,6 +190,47 @@ class Scenario:
         verdict = "ok" if outcome.ok else outcome.detail
         self.step(f"restore to {outcome.target}: {outcome.rows_found}/{outcome.rows_expected} rows, {verdict}")
 
+    # --- monitoring -----------------------------------------------------------------------
+    def monitoring(self) -> None:
+        """The monitoring objects were admitted against their CRDs, and the primary's
+        exporter sidecar produces every metric the alert rules select."""
+        monitors, rules = (self.pods.custom_objects(resource) for resource in MONITORING_RESOURCES)
+        if len(monitors) != 1 or len(rules) != 1:
+            found = f"{len(monitors)} and {len(rules)}"
+            raise ClusterError(f"expected one PodMonitor and one PrometheusRule, found {found}")
+        wanted = exporter_metric_names(rules[0]["spec"]["groups"])
+        url = f"http://{self.pods.pod_ip(PRIMARY_POD)}:{kn.EXPORTER_METRICS_PORT}/metrics"
+        scraped: dict[str, float] = {}
+
+        def scrape() -> bool:
+            try:
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    scraped.update(parse_exposition(response.read().decode()))
+            except OSError:
+                return False
+            return scraped.get("pg_up") == 1 and wanted <= scraped.keys()
+
+        try:
+            wait_for(scrape, EXPORTER_TIMEOUT, f"the exporter at {url} to serve every metric the rules select", 2)
+        except DrillError:
+            missing = sorted(wanted - scraped.keys())
+            raise ClusterError(
+                f"the exporter sidecar at {url}: pg_up {scraped.get('pg_up')}, missing {missing or 'nothing'}"
+            ) from None
+        alerts = sum(len(group["rules"]) for group in rules[0]["spec"]["groups"])
+        self.result.monitoring = {
+            "podmonitor": monitors[0]["metadata"]["name"],
+            "prometheusrule": rules[0]["metadata"]["name"],
+            "alerts": alerts,
+            "exporter_metrics_checked": sorted(wanted),
+            "pg_up": scraped["pg_up"],
+            "archived_count": scraped.get("pg_stat_archiver_archived_count"),
+        }
+        self.step(
+            f"monitoring: PodMonitor and PrometheusRule ({alerts} alerts) admitted; the exporter sidecar serves "
+            f"all {len(wanted)} metrics the rules select"
+        )
+
     # --- 4, 5 -----------------------------------------------------------------------------
     def run_job(self, cronjob: str, job: str) -> None:
         self.result.jobs[cronjob] = timed(lambda: self.pods.run_job_from(cronjob, job))
@@ -234,6 +284,7 @@ class Scenario:
         self.restore("xid", xid, ids[4], replaces="time")
         self.run_job(drill_cronjob_name(PRIMARY_NAME), "verify-restore-scenario")
         self.run_job(chain_cronjob_name(PRIMARY_NAME), "wal-chain-scenario")
+        self.monitoring()
         refused = self.pods.failed_creations()
         if refused:
             raise ClusterError(f"pods refused: {refused[0]}")
@@ -266,6 +317,7 @@ def run(work: WorkDir, progress: Progress) -> ScenarioResult:
         not result.error
         and len(result.restores) == 2
         and all(restore.ok for restore in result.restores)
+        and bool(result.monitoring)
         and result.destroyed
         and result.machine_restored
     )

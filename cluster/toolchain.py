@@ -1,7 +1,8 @@
 """Builds and caches the programs of the local cluster.
 
 Kubernetes' six programs (one `go build`), the pause program, CoreDNS, the Pulumi CLI with
-its Python language host, and the Kubernetes provider are built from source by the scripts
+its Python language host, the Kubernetes provider, and the Prometheus Operator's PodMonitor
+and PrometheusRule CRDs (controller-gen) are built from source by the scripts
 in cluster/build/, from the versions in pgpitr/versions.py, and cached under
 .tools/<name>/<version>-<digest of the build's inputs>/: a changed version, flag, script
 or Go release never reuses a stale build, and a run with the caches present takes seconds.
@@ -36,6 +37,7 @@ from pgpitr.versions import (
     CLUSTER_COREDNS,
     CLUSTER_DEBIAN_PACKAGES,
     CLUSTER_KUBERNETES,
+    CLUSTER_MONITORING_CRDS,
     CLUSTER_PULUMI,
     CLUSTER_PULUMI_KUBERNETES,
 )
@@ -134,6 +136,15 @@ def builds() -> tuple[Build, ...]:
             script="build-pulumi-kubernetes.sh",
             environment=provider.build_environment(),
             outputs=("pulumi-resource-kubernetes",),
+            compilers=("go",),
+        ),
+        Build(
+            name="monitoring-crds",
+            version=CLUSTER_MONITORING_CRDS.version,
+            title=f"PodMonitor and PrometheusRule CRDs of the Prometheus Operator {CLUSTER_MONITORING_CRDS.version}",
+            script="build-monitoring-crds.sh",
+            environment=CLUSTER_MONITORING_CRDS.build_environment(),
+            outputs=CLUSTER_MONITORING_CRDS.file_names(),
             compilers=("go",),
         ),
     )
@@ -319,6 +330,8 @@ class ClusterToolchain:
     pulumi_dir: Path
     """pulumi, pulumi-language-python, pulumi-language-python-exec: the PATH of a Pulumi user."""
     kubernetes_provider: Path
+    monitoring_crds_dir: Path
+    """The CustomResourceDefinitions `cluster up` installs (MonitoringCrdsRelease.file_names())."""
     system: Mapping[str, Path]
     """The Debian programs (SYSTEM_PROGRAMS) by name."""
     cni_dir: Path
@@ -347,6 +360,7 @@ class ClusterToolchain:
             "directories": {
                 "kubernetes": str(self.kubernetes_dir),
                 "pulumi": str(self.pulumi_dir),
+                "monitoring_crds": str(self.monitoring_crds_dir),
                 "cni": str(self.cni_dir),
             },
             "versions": {
@@ -356,6 +370,8 @@ class ClusterToolchain:
                 "pulumi": CLUSTER_PULUMI.version,
                 "pulumi-language-python": CLUSTER_PULUMI.language_host_version,
                 "pulumi-kubernetes": CLUSTER_PULUMI_KUBERNETES.version,
+                "prometheus-operator-crds": CLUSTER_MONITORING_CRDS.version,
+                "controller-gen": CLUSTER_MONITORING_CRDS.controller_tools_version,
             },
         }
 
@@ -371,6 +387,7 @@ def assemble(directories: Mapping[str, Path]) -> ClusterToolchain:
         coredns=directories["coredns"] / "coredns",
         pulumi_dir=directories["pulumi"],
         kubernetes_provider=directories["pulumi-kubernetes"] / "pulumi-resource-kubernetes",
+        monitoring_crds_dir=directories["monitoring-crds"],
         system={program: find_system_program(program) for program in SYSTEM_PROGRAMS},
         cni_dir=CNI_DIR,
     )

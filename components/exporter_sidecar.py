@@ -8,13 +8,12 @@ from components.database_credentials import DatabaseCredentials
 from components.pod_parts import container_security_context, plain_env
 from pgpitr import kubernetes_names as kn
 from pgpitr.monitoring.alert_rules import exporter_queries
-from pgpitr.versions import POSTGRES_EXPORTER_IMAGE
 from pgpitr_runtime import names
 
 QUERIES_VOLUME = "exporter-queries"
 QUERIES_DIR = "/etc/postgres-exporter"
 QUERIES_FILE = "queries.yaml"
-METRICS_PORT = 9187
+METRICS_PORT = kn.EXPORTER_METRICS_PORT
 
 
 def queries_config_map(
@@ -30,7 +29,7 @@ def queries_config_map(
     )
 
 
-def exporter_container(passwords: DatabaseCredentials) -> k8s.core.v1.ContainerArgs:
+def exporter_container(passwords: DatabaseCredentials, image: str) -> k8s.core.v1.ContainerArgs:
     env = plain_env(
         {
             "DATA_SOURCE_URI": f"127.0.0.1:{kn.POSTGRES_PORT}/postgres?sslmode=disable",
@@ -44,7 +43,7 @@ def exporter_container(passwords: DatabaseCredentials) -> k8s.core.v1.ContainerA
     )
     return k8s.core.v1.ContainerArgs(
         name="exporter",
-        image=POSTGRES_EXPORTER_IMAGE,
+        image=image,
         env=env,
         ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=METRICS_PORT)],
         resources=k8s.core.v1.ResourceRequirementsArgs(

@@ -89,7 +89,10 @@ def build(settings: StackSettings) -> StackOutputs:
     sidecar_volumes: list[k8s.core.v1.VolumeArgs] = []
     if settings.monitoring.enabled:
         queries = queries_config_map("postgres", ns, pulumi.ResourceOptions())
-        sidecars, sidecar_volumes = [exporter_container(passwords)], [exporter_volume(queries)]
+        sidecars, sidecar_volumes = (
+            [exporter_container(passwords, settings.monitoring.exporter_image)],
+            [exporter_volume(queries)],
+        )
 
     primary_prefix = archive_prefix(PRIMARY_NAME)
     primary_access = store.access(PRIMARY_NAME, primary_prefix, [PrefixGrant(primary_prefix, "read-write")])

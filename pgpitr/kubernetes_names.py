@@ -32,6 +32,8 @@ CONFIG_VOLUME: Final = "config"
 SOCKET_VOLUME: Final = "run"
 TMP_VOLUME: Final = "tmp"
 POSTGRES_PORT: Final = 5432
+EXPORTER_METRICS_PORT: Final = 9187
+"""postgres_exporter's port, named `metrics` in the pod."""
 
 
 def headless_service(instance: str) -> str:

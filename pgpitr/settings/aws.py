@@ -6,11 +6,9 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 from pgpitr.settings.base import SettingsModel
+from pgpitr.settings.image_reference import check_image_reference
 
 Platform = Literal["linux/amd64", "linux/arm64"]
-_IMAGE_REF = re.compile(
-    r"^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(/[a-z0-9][a-z0-9._-]*)+(:\w[\w.-]{0,127}|@sha256:[0-9a-f]{64})$"
-)
 _OIDC_PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/.+$")
 
 
@@ -43,12 +41,7 @@ class ImageSettings(SettingsModel):
                 "is empty; name an image docker/Dockerfile produced (registry/repository@sha256:<digest>"
                 " or registry/repository:tag), or remove image.ref to have pgpitr build one"
             )
-        if value is not None and not _IMAGE_REF.match(value):
-            raise ValueError(
-                f"{value!r} is not an image reference;"
-                " use registry/repository@sha256:<digest> or registry/repository:tag"
-            )
-        return value
+        return None if value is None else check_image_reference(value)
 
     @model_validator(mode="after")
     def _ref_builds_nothing(self) -> Self:

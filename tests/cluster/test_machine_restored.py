@@ -3,7 +3,8 @@
 Runs the real harness as root: a snapshot of the machine (kernel settings kubelet and the
 bridge change, links, addresses, routes, iptables chains and rules, nftables tables,
 mounts, the directories kubelet creates outside the work dir, cgroups, listening sockets,
-network namespaces) before `up`, a pod that checks the pod network, a second `up` that
+network namespaces) before `up`, the API server refusing a malformed PrometheusRule
+(the CRDs `up` installs), a pod that checks the pod network, a second `up` that
 must change nothing, then `down`, and the same snapshot, which must be equal.
 
 Marked `cluster`: the normal `pytest` deselects it (pyproject's addopts); `make
@@ -47,6 +48,29 @@ def run_cluster(work: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     return result.returncode, output, result.stderr
 
 
+def prometheus_rule(duration: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "validation-check", "namespace": "default"},
+        "spec": {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "vector(1)", "for": duration}]}]},
+    }
+
+
+def assert_monitoring_objects_are_validated(kubectl: Path, kubeconfig: Path) -> None:
+    """The CRDs `up` installs make the API server check pgpitr's monitoring objects: a
+    PrometheusRule with a malformed duration is refused, a well-formed one accepted."""
+
+    def server_dry_run(manifest: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        argv = [str(kubectl), "--kubeconfig", str(kubeconfig), "apply", "--dry-run=server", "--filename=-"]
+        return subprocess.run(argv, input=json.dumps(manifest), capture_output=True, text=True, timeout=60)
+
+    accepted = server_dry_run(prometheus_rule("10m"))
+    assert accepted.returncode == 0, accepted.stderr
+    refused = server_dry_run(prometheus_rule("ten minutes"))
+    assert refused.returncode != 0 and "spec.groups[0].rules[0].for" in refused.stderr, refused.stderr
+
+
 @pytest.mark.timeout(2 * COMMAND_TIMEOUT)
 def test_up_then_down_leaves_the_machine_as_it_was() -> None:
     assert os.geteuid() == 0, "the cluster harness needs root"
@@ -60,6 +84,8 @@ def test_up_then_down_leaves_the_machine_as_it_was() -> None:
         code, up, log = run_cluster(work, "up")
         assert code == 0 and up["ok"] and up["nodes_ready"], f"cluster up failed: {up}\n{log[-3000:]}"
         assert up["image"], "cluster up imported no pgpitr image"
+
+        assert_monitoring_objects_are_validated(work / "bin" / "kubectl", Path(up["kubeconfig"]))
 
         code, smoke, log = run_cluster(work, "smoke")
         assert code == 0 and smoke["ok"], f"the smoke pod failed: {smoke}\n{log[-2000:]}"

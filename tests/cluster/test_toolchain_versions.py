@@ -9,9 +9,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cluster import toolchain
-from pgpitr.versions import CLUSTER_COREDNS, CLUSTER_KUBERNETES, CLUSTER_PULUMI, CLUSTER_PULUMI_KUBERNETES
+from pgpitr.versions import (
+    CLUSTER_COREDNS,
+    CLUSTER_KUBERNETES,
+    CLUSTER_MONITORING_CRDS,
+    CLUSTER_PULUMI,
+    CLUSTER_PULUMI_KUBERNETES,
+)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(3600)]
 
@@ -69,3 +76,19 @@ def test_kubernetes_provider_serves_its_schema_to_the_cli(built: dict[str, Path]
     provider = built["pulumi-kubernetes"] / "pulumi-resource-kubernetes"
     schema = json.loads(output(built["pulumi"] / "pulumi", "package", "get-schema", provider, env=env))
     assert (schema["name"], schema["version"]) == ("kubernetes", CLUSTER_PULUMI_KUBERNETES.version)
+
+
+def test_monitoring_crds_define_the_kinds_pgpitr_deploys(built: dict[str, Path]) -> None:
+    """controller-gen of the pinned release made one v1 CRD for each kind components/monitoring.py uses."""
+    directory = built["monitoring-crds"]
+    assert (directory / "controller-gen.version").read_text().strip() == (
+        f"Version: {CLUSTER_MONITORING_CRDS.controller_tools_version}"
+    )
+    kinds = {}
+    for name in CLUSTER_MONITORING_CRDS.file_names():
+        crd = yaml.safe_load((directory / name).read_text())
+        assert crd["kind"] == "CustomResourceDefinition"
+        assert crd["spec"]["group"] == CLUSTER_MONITORING_CRDS.group
+        assert [version["name"] for version in crd["spec"]["versions"]] == ["v1"]
+        kinds[crd["spec"]["names"]["plural"]] = crd["spec"]["names"]["kind"]
+    assert kinds == {"podmonitors": "PodMonitor", "prometheusrules": "PrometheusRule"}

@@ -12,7 +12,6 @@ stack): the real archive_command, and the S3 endpoint stopped and started again.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from drill.exporter import Exporter
 from drill.local_stack import LocalStack, new_state
 from drill.state import DrillState
 from drill.toolchain import Toolchain, find_pg_bindir
+from pgpitr.monitoring.rule_metrics import exporter_metric_names
 from pgpitr_runtime import names
 from tests.mocks.harness import kubernetes_objects, run_program
 from tests.requirements import require_program
@@ -38,17 +38,9 @@ def exporter_program() -> str:
     return require_program("prometheus-postgres-exporter", "run `make setup` (Debian package of that name)")
 
 
-NOT_FROM_THE_EXPORTER = {"up", "time"}
-KUBE_STATE_METRICS = "kube_"
-
-
 def rule_metric_names(dev_config: dict[str, Any]) -> set[str]:
     (rule,) = [o for o in kubernetes_objects(run_program(dev_config)) if o["kind"] == "PrometheusRule"]
-    names_ = set()
-    for group in rule["spec"]["groups"]:
-        for alert in group["rules"]:
-            names_ |= set(re.findall(r"\b([a-z_][a-z0-9_]*)\{", alert["expr"]))
-    return {n for n in names_ if n not in NOT_FROM_THE_EXPORTER and not n.startswith(KUBE_STATE_METRICS)}
+    return exporter_metric_names(rule["spec"]["groups"])
 
 
 class BarePrimary:

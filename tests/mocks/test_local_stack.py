@@ -27,6 +27,7 @@ def test_the_stack_names_what_cluster_up_creates() -> None:
     assert bucket.credentials_secret.name == cluster.S3_CREDENTIALS_SECRET
     assert settings.credentials.existing_secret == cluster.PASSWORDS_SECRET
     assert settings.image.ref == cluster.STACK_IMAGE_REF
+    assert settings.monitoring.enabled and settings.monitoring.exporter_image == cluster.EXPORTER_STACK_IMAGE_REF
     assert settings.postgres_version == 15, "the image's PostgreSQL is Debian's 15"
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from pgpitr.monitoring.alert_rules import exporter_queries
+from pgpitr.versions import POSTGRES_EXPORTER_IMAGE
 from tests.mocks.harness import Recorded, containers, env_of, kubernetes_objects, run_program
 
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
@@ -37,6 +38,18 @@ def test_exporter_sidecar_in_the_primary(dev_config: dict[str, Any]) -> None:
     assert exporter["securityContext"]["runAsNonRoot"] is True
     queries = [c for c in of_kind(recorded, "ConfigMap") if c["metadata"]["name"] == "postgres-exporter-queries"]
     assert queries[0]["data"]["queries.yaml"] == exporter_queries()
+
+
+def test_exporter_image_is_pinned_or_the_one_configured(dev_config: dict[str, Any]) -> None:
+    def exporter_images(recorded: Recorded) -> set[str]:
+        pods = [s["spec"]["template"]["spec"] for s in of_kind(recorded, "StatefulSet")]
+        return {containers(pod)["exporter"]["image"] for pod in pods}
+
+    dev_config["pgpitr:restore"] = {"enabled": True, "target": {"latest": True}}
+    assert exporter_images(run_program(dev_config)) == {POSTGRES_EXPORTER_IMAGE}
+    mirrored = "registry.example.com/mirror/postgres-exporter@sha256:" + "a" * 64
+    dev_config["pgpitr:monitoring"] = {"exporterImage": mirrored}
+    assert exporter_images(run_program(dev_config)) == {mirrored}
 
 
 def test_exporter_sidecar_in_the_restored_instance(dev_config: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from pgpitr.versions import (
     CLUSTER_COREDNS,
     CLUSTER_DEBIAN_PACKAGES,
     CLUSTER_KUBERNETES,
+    CLUSTER_MONITORING_CRDS,
     CLUSTER_PULUMI,
     CLUSTER_PULUMI_KUBERNETES,
 )
@@ -29,24 +30,28 @@ SCRIPTS = sorted(toolchain.BUILD_DIR.glob("build-*.sh"))
 
 def test_every_build_takes_its_input_from_pgpitr_versions() -> None:
     by_name = {build.name: build for build in toolchain.builds()}
-    assert list(by_name) == ["kubernetes", "pause", "coredns", "pulumi", "pulumi-kubernetes"]
+    assert list(by_name) == ["kubernetes", "pause", "coredns", "pulumi", "pulumi-kubernetes", "monitoring-crds"]
     assert by_name["kubernetes"].environment == CLUSTER_KUBERNETES.build_environment()
     assert by_name["kubernetes"].outputs == CLUSTER_KUBERNETES.commands
     assert by_name["pause"].environment == CLUSTER_KUBERNETES.pause_build_environment()
     assert by_name["coredns"].environment == CLUSTER_COREDNS.build_environment()
     assert by_name["pulumi"].environment == CLUSTER_PULUMI.build_environment()
     assert by_name["pulumi-kubernetes"].environment == CLUSTER_PULUMI_KUBERNETES.build_environment()
+    assert by_name["monitoring-crds"].environment == CLUSTER_MONITORING_CRDS.build_environment()
+    assert by_name["monitoring-crds"].outputs == CLUSTER_MONITORING_CRDS.file_names()
     assert [build.version for build in by_name.values()] == [
         CLUSTER_KUBERNETES.version,
         CLUSTER_KUBERNETES.pause_version,
         CLUSTER_COREDNS.version,
         CLUSTER_PULUMI.version,
         CLUSTER_PULUMI_KUBERNETES.version,
+        CLUSTER_MONITORING_CRDS.version,
     ]
     for build in by_name.values():
         assert (toolchain.BUILD_DIR / build.script).is_file()
         declared = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]+)", (toolchain.BUILD_DIR / build.script).read_text()))
-        inputs = {name for name in declared if name.split("_")[0] in {"KUBERNETES", "PAUSE", "COREDNS", "PULUMI"}}
+        prefixes = {"KUBERNETES", "PAUSE", "COREDNS", "PULUMI", "MONITORING", "CONTROLLER"}
+        inputs = {name for name in declared if name.split("_")[0] in prefixes}
         assert inputs == set(build.environment) | set(build.local_environment), build.script
 
 
@@ -68,6 +73,8 @@ def test_the_pinned_versions_are_the_checked_ones() -> None:
     assert CLUSTER_PULUMI_KUBERNETES.sdk_module_version == f"v{CLUSTER_PULUMI_KUBERNETES.version}"
     # The provider module's pseudo-version names the release tag's commit.
     assert CLUSTER_PULUMI_KUBERNETES.provider_module_version.endswith(CLUSTER_PULUMI_KUBERNETES.commit[:12])
+    # The served versions named in the issue: the operator's own module is refused.
+    assert (CLUSTER_MONITORING_CRDS.version, CLUSTER_MONITORING_CRDS.controller_tools_version) == ("v0.95.2", "v0.23.0")
 
 
 def test_scripts_hold_no_versions_of_their_own() -> None:
@@ -80,6 +87,8 @@ def test_scripts_hold_no_versions_of_their_own() -> None:
         CLUSTER_PULUMI.language_host_version,
         CLUSTER_PULUMI_KUBERNETES.version,
         CLUSTER_PULUMI_KUBERNETES.provider_module_version,
+        CLUSTER_MONITORING_CRDS.version,
+        CLUSTER_MONITORING_CRDS.controller_tools_version,
     ]
     for path in [*SCRIPTS, toolchain.BUILD_DIR / "lib.sh"]:
         code = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("#"))

@@ -140,6 +140,12 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str, str]] = [
         "pgpitr:monitoring.archiveLagSeconds",
         "greater than or equal to 60",
     ),
+    (
+        "exporter image without registry",
+        {"monitoring": {"exporterImage": "postgres-exporter"}},
+        "pgpitr:monitoring.exporterImage",
+        "is not an image reference",
+    ),
     ("restore enabled without target", restore(), "pgpitr:restore.target", "required"),
     ("restore two targets", restore(target={"xid": 1000, "lsn": "0/3000000"}), "pgpitr:restore.target", "exactly one"),
     ("restore empty target", restore(target={}), "pgpitr:restore.target", "exactly one"),
