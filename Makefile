@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup system-packages python-packages walg lint test drill bench clean cluster-tools cluster cluster-test
+.PHONY: setup system-packages python-packages walg lint test drill bench bench-reproduce clean cluster-tools cluster cluster-test
 
 setup: system-packages python-packages walg
 
@@ -44,6 +44,13 @@ clean:
 # cached under .tools/); BENCH_ARGS="--storage moto" runs them against moto instead.
 bench: setup
 	$(PY) -m bench $(BENCH_ARGS)
+
+# A second run into bench/reproduction/, compared with the committed bench/results.json:
+# every ratio of the goals within 20% (python -m bench.reproduce).
+bench-reproduce: setup
+	$(PY) -m bench $(BENCH_ARGS) --out bench/reproduction --work bench/work
+	$(PY) -m bench.reproduce bench/results.json bench/reproduction/results.json > bench/reproduction/comparison.json; \
+		status=$$?; cat bench/reproduction/comparison.json; exit $$status
 
 # The local Kubernetes (README "A local Kubernetes"): its toolchain built from source and
 # cached in .tools/ (about 45 minutes cold on 2 cores, seconds when cached).
