@@ -48,7 +48,7 @@ bench: setup
 # A second run into bench/reproduction/, compared with the committed bench/results.json:
 # every ratio of the goals within 20% (python -m bench.reproduce).
 bench-reproduce: setup
-	$(PY) -m bench $(BENCH_ARGS) --out bench/reproduction --work bench/work
+	$(PY) -m bench $(BENCH_ARGS) --out bench/reproduction
 	$(PY) -m bench.reproduce bench/results.json bench/reproduction/results.json > bench/reproduction/comparison.json; \
 		status=$$?; cat bench/reproduction/comparison.json; exit $$status
 

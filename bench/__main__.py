@@ -115,7 +115,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the S3 server: SeaweedFS (built once, cached under .tools/) or moto (slow: one Python thread)",
     )
     parser.add_argument("--storage-mb", type=int, default=1024, help="size of the storage throughput test file")
-    parser.add_argument("--work", default=str(ROOT / "bench" / "work"))
+    parser.add_argument("--work", default=str(ROOT / "bench" / "work"), help="scratch directory, removed at the end")
+    parser.add_argument("--keep-work", action="store_true", help="leave the scratch directory for inspection")
     parser.add_argument("--out", default=str(ROOT / "bench"))
     return parser.parse_args(argv)
 
@@ -131,11 +132,16 @@ def main(argv: list[str]) -> int:
     if args.runs < 1 or not scales or min(scales) < 1:
         print("bench: --runs and every scale must be at least 1", file=sys.stderr)
         return 2
+    work = Path(args.work).resolve()  # PostgreSQL is given paths inside it (its socket directory)
     try:
-        results = run(args, scales, Path(args.work))
+        results = run(args, scales, work)
     except (DrillError, ToolchainError, OSError) as error:
         print(f"bench: {error}", file=sys.stderr)
         return 1
+    finally:
+        if not args.keep_work:
+            # Tens of GB at scale 150 (data directories, restores, WAL, the S3 server's data).
+            shutil.rmtree(work, ignore_errors=True)
     write(results, Path(args.out))
     log(f"done; results in {args.out}")
     print(json.dumps(results))

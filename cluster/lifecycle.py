@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from cluster import api as k8s
-from cluster import host, network, node, objects, runtime, s3
+from cluster import disk, host, network, node, objects, runtime, s3
 from cluster.config import (
     BRIDGE,
     BUCKET,
@@ -246,6 +246,8 @@ class Cluster:
             )
         ensure_packages(self.progress)
         parts = built_parts()
+        self.work.root.mkdir(parents=True, exist_ok=True)
+        disk.check_free_space(self.work.root)
         if network.link_exists(BRIDGE) and not self.state.processes and self.state.baseline is None:
             raise ClusterError(f"a bridge {BRIDGE} exists that this work dir did not make; is another cluster running?")
         self.record_baseline()

@@ -41,6 +41,7 @@ from cluster.config import (
     SERVICE_CIDR,
     WorkDir,
 )
+from cluster.disk import EVICTION_FREE_PERCENT
 from cluster.pki import API_SERVER, API_SERVER_KUBELET_CLIENT, KUBELET_SERVING, Pki
 from cluster.state import write_if_changed
 
@@ -211,8 +212,8 @@ def kubelet_config(work: WorkDir, pki: Pki) -> dict[str, Any]:
         "imageGCLowThresholdPercent": 99,
         "evictionHard": {
             "memory.available": "100Mi",
-            "nodefs.available": "2%",
-            "imagefs.available": "2%",
+            "nodefs.available": f"{EVICTION_FREE_PERCENT}%",
+            "imagefs.available": f"{EVICTION_FREE_PERCENT}%",
             "nodefs.inodesFree": "2%",
         },
         "rotateCertificates": False,

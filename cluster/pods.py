@@ -67,6 +67,31 @@ class Pods:
         listed = json.loads(self.kubectl("get", "events", "--field-selector", "reason=FailedCreate", "--output=json"))
         return [f"{event['involvedObject']['name']}: {event['message']}" for event in listed.get("items", [])]
 
+    def node_trouble(self) -> str:
+        """The node's pressure conditions and the namespace's evictions, if any: what makes
+        pods vanish or never start while a `pulumi up` waits for them."""
+        try:
+            nodes = json.loads(self.tools.kubectl("get", "nodes", "--output=json"))["items"]
+            evicted = json.loads(self.kubectl("get", "events", "--field-selector", "reason=Evicted", "--output=json"))[
+                "items"
+            ]
+        except (ClusterError, ValueError, KeyError):
+            return ""
+        pressures = sorted(
+            {
+                condition["type"]
+                for node in nodes
+                for condition in node.get("status", {}).get("conditions", [])
+                if condition.get("type", "").endswith("Pressure") and condition.get("status") == "True"
+            }
+        )
+        found = []
+        if pressures:
+            found.append(f"node under {', '.join(pressures)}")
+        if evicted:
+            found.append(f"{len(evicted)} evictions, the last: {evicted[-1].get('message', '')}")
+        return "; ".join(found)
+
     def pod_ip(self, pod: str) -> str:
         return self.kubectl("get", "pod", pod, "--output=jsonpath={.status.podIP}")
 

@@ -12,6 +12,7 @@ fetched from outside.
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
 import shutil
 import subprocess
@@ -206,6 +207,8 @@ def files_image(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(file.content)
             target.chmod(file.mode)
+        for path in [*sorted(rootfs.rglob("*"), reverse=True), rootfs]:
+            os.utime(path, (0, 0))  # the same files make the same layer, so the same digest
         full_config = {"architecture": architecture(), "os": "linux", "config": config}
         try:
             layout = oci_layout.write_layout(rootfs, full_config, name, partial / "layout")

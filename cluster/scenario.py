@@ -301,8 +301,9 @@ def run(work: WorkDir, progress: Progress) -> ScenarioResult:
     try:
         scenario.run()
     except (ClusterError, DrillError) as error:
-        result.error = str(error)
-        scenario.step(f"failed: {error}")
+        trouble = scenario.pods.node_trouble()
+        result.error = f"{error} ({trouble})" if trouble else str(error)
+        scenario.step(f"failed: {result.error}")
     finally:
         if scenario.stack_created:
             try:

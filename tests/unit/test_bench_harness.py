@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import bench.__main__ as bench_main
 from bench import seaweedfs
 from bench import storage as storage_module
 from bench.__main__ import parse_args
@@ -20,6 +21,7 @@ from bench.storage import MotoStorage, SeaweedfsPorts, SeaweedfsStorage, s3_iden
 from bench.throughput import Sample, summarise
 from bench.wal import segment_names
 from drill.environment import DRILL_ACCESS_KEY_ID, DRILL_SECRET_ACCESS_KEY
+from drill.processes import DrillError
 from drill.toolchain import ToolchainError
 from pgpitr.versions import BENCH_SEAWEEDFS
 
@@ -248,3 +250,20 @@ def test_the_committed_results_are_complete_and_their_table_is_theirs() -> None:
     assert values["scale"] >= 50 and values["runs"] >= 3 and values["data_bytes"] >= 500 * 2**20
     assert len(values["growth"]) >= 3
     assert (committed / "results.md").read_text() == markdown(values)
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_the_scratch_directory_is_removed_unless_kept(
+    keep: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "work"
+
+    def failing_run(args: object, scales: list[int], directory: Path) -> dict[str, object]:
+        (directory / "primary").mkdir(parents=True)
+        raise DrillError("the primary did not start")
+
+    monkeypatch.setattr(bench_main, "run", failing_run)
+    monkeypatch.setattr(bench_main, "exit_cleanly_on_sigterm", lambda: None)  # pytest keeps its own handler
+    argv = ["--scales", "2", "--work", str(work), "--out", str(tmp_path / "out")] + (["--keep-work"] if keep else [])
+    assert bench_main.main(argv) == 1
+    assert work.exists() == keep

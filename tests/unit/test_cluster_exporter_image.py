@@ -47,6 +47,9 @@ def test_the_image_holds_the_exporter_that_runs_from_it(tmp_path: Path) -> None:
     built = exporter_image.exporter_image(work)
     assert built.name.startswith(f"{EXPORTER_IMAGE_REPOSITORY}:debian-")
     assert exporter_image.exporter_image(work) == built, "a second call reuses the cached image"
+    elsewhere = WorkDir(tmp_path / "elsewhere")
+    elsewhere.images.mkdir(parents=True)
+    assert exporter_image.exporter_image(elsewhere).digest == built.digest, "the same files, the same digest"
     with tarfile.open(built.archive) as archive:
         archive.extractall(tmp_path / "layout", filter="data")
     config, members = layer_members(tmp_path / "layout")
