@@ -130,12 +130,19 @@ def node_ready(api: Api) -> bool:
         return False
     if node is None:
         return False
-    conditions = node.get("status", {}).get("conditions", [])
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    return condition_true(node, "Ready")
 
 
 def established(api: Api, crd_name: str) -> bool:
     """The API server serves the CustomResourceDefinition's kind."""
     crd = get(api, "CustomResourceDefinition", crd_name)
-    conditions = (crd or {}).get("status", {}).get("conditions", [])
-    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+    return crd is not None and condition_true(crd, "Established")
+
+
+def true_conditions(obj: dict[str, Any]) -> set[str]:
+    """The types of an object's status conditions that hold."""
+    return {c.get("type", "") for c in obj.get("status", {}).get("conditions", []) if c.get("status") == "True"}
+
+
+def condition_true(obj: dict[str, Any], condition: str) -> bool:
+    return condition in true_conditions(obj)

@@ -306,10 +306,7 @@ class Cluster:
 
     def import_images(self, parts: Parts, with_image: bool) -> None:
         pause = runtime.pause_image(self.work, parts.pause, CLUSTER_KUBERNETES.pause_version)
-        imported = runtime.ensure_image(self.work, pause)
-        self.state.images[pause.name] = pause.digest
-        self.save()
-        self.step(f"pause image {pause.name} {'imported' if imported else 'present'}")
+        self.import_image("pause image", pause)
         if not with_image:
             self.step("pgpitr's image skipped (--without-image)")
             return
@@ -320,18 +317,18 @@ class Cluster:
         except pgpitr_image.ImageError as error:
             raise ClusterError(f"pgpitr's image: {error}") from None
         archive = runtime.ImageArchive(built.name, built.ref.rsplit("@", 1)[1], built.archive)
-        imported = runtime.ensure_image(self.work, archive, aliases=(STACK_IMAGE_REF,))
-        self.state.images[archive.name] = archive.digest
         self.state.image_ref = archive.ref
+        self.import_image("pgpitr's image", archive, STACK_IMAGE_REF)
+        self.import_image("exporter image", exporter_image(self.work), EXPORTER_STACK_IMAGE_REF)
+
+    def import_image(self, title: str, archive: runtime.ImageArchive, alias: str | None = None) -> None:
+        """Imports `archive` into containerd unless it is there, also named `alias`, and records it."""
+        imported = runtime.ensure_image(self.work, archive, aliases=(alias,) if alias else ())
+        self.state.images[archive.name] = archive.digest
         self.save()
-        self.step(f"pgpitr's image {archive.ref} {'imported' if imported else 'present'}, also as {STACK_IMAGE_REF}")
-        exporter = exporter_image(self.work)
-        imported = runtime.ensure_image(self.work, exporter, aliases=(EXPORTER_STACK_IMAGE_REF,))
-        self.state.images[exporter.name] = exporter.digest
-        self.save()
-        self.step(
-            f"exporter image {exporter.ref} {'imported' if imported else 'present'}, also as {EXPORTER_STACK_IMAGE_REF}"
-        )
+        shown = f"{archive.ref}" if alias else archive.name
+        also = f", also as {alias}" if alias else ""
+        self.step(f"{title} {shown} {'imported' if imported else 'present'}{also}")
 
     def apply_objects(self, api: k8s.Api, namespace: str, monitoring_crds_dir: Path) -> None:
         for manifest in objects.coredns_access():

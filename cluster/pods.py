@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from cluster import api as k8s
 from cluster.cli import Tools
 from cluster.state import ClusterError
 from pgpitr import kubernetes_names as kn
+from pgpitr.versions import CLUSTER_MONITORING_CRDS
 
 POSTGRES_CONTAINER: Final = "postgres"
-MONITORING_RESOURCES: Final = ("podmonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com")
+MONITORING_RESOURCES: Final = tuple(
+    f"{resource}.{CLUSTER_MONITORING_CRDS.group}" for resource in CLUSTER_MONITORING_CRDS.resources
+)
 """The kinds of the CRDs `cluster up` installs, as kubectl names them."""
 JOB_TIMEOUT: Final = 600.0
 """A Job made from a CronJob: a base backup, a restore drill, a WAL chain check."""
@@ -77,14 +81,7 @@ class Pods:
             ]
         except (ClusterError, ValueError, KeyError):
             return ""
-        pressures = sorted(
-            {
-                condition["type"]
-                for node in nodes
-                for condition in node.get("status", {}).get("conditions", [])
-                if condition.get("type", "").endswith("Pressure") and condition.get("status") == "True"
-            }
-        )
+        pressures = sorted({c for node in nodes for c in k8s.true_conditions(node) if c.endswith("Pressure")})
         found = []
         if pressures:
             found.append(f"node under {', '.join(pressures)}")
