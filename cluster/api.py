@@ -141,7 +141,9 @@ def established(api: Api, crd_name: str) -> bool:
 
 def true_conditions(obj: dict[str, Any]) -> set[str]:
     """The types of an object's status conditions that hold."""
-    return {c.get("type", "") for c in obj.get("status", {}).get("conditions", []) if c.get("status") == "True"}
+    # A just-created object has `"status": {}` or `"conditions": null`: no condition holds yet.
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return {c.get("type", "") for c in conditions if c.get("status") == "True"}
 
 
 def condition_true(obj: dict[str, Any], condition: str) -> bool:
