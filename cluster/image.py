@@ -44,7 +44,7 @@ from typing import IO, Any, Final
 from cluster import oci_layout
 from cluster.config import IMAGE_REPOSITORY
 from components.image import image_tag
-from drill.toolchain import TOOLS_DIR, ToolchainError, build_walg
+from drill.toolchain import TOOLS_DIR, ToolchainError, build_walg, daemon_client_path
 from pgpitr.versions import DEFAULT_WALG_VERSION, POSTGRES_IMAGE_SUFFIX, WALG_RELEASES, WalgRelease
 from pgpitr_runtime import names
 
@@ -63,6 +63,10 @@ POSTGRES_PORT: Final = 5432
 WALG_BUILD: Final = "wal-g build"
 """The source of a copy that is the WAL-G binary built from source (the Dockerfile's
 walg stage; drill.toolchain.build_walg here)."""
+WALG_DAEMON_CLIENT_BUILD: Final = "wal-g daemon client build"
+"""The source of a copy that is WAL-G's daemon client, built beside the WAL-G binary."""
+BUILT_SOURCES: Final = frozenset({WALG_BUILD, WALG_DAEMON_CLIENT_BUILD})
+"""Sources of copies that are built, not taken from the repository."""
 IGNORED_NAMES: Final = frozenset({"__pycache__"})
 """Left out of copied folders, as .dockerignore leaves them out of the build context."""
 
@@ -83,7 +87,7 @@ class ImageError(RuntimeError):
 @dataclass(frozen=True)
 class Copy:
     """A Dockerfile COPY: `source` is a repository path (ending in "/": the folder's
-    content) or WALG_BUILD; `destination` an absolute path in the image ("/" at the end:
+    content) or one of BUILT_SOURCES; `destination` an absolute path in the image ("/" at the end:
     into that folder)."""
 
     source: str
@@ -109,6 +113,7 @@ def pgpitr_layer(walg: WalgRelease) -> PgpitrLayer:
         packages=("ca-certificates", "python3", *walg.runtime_packages),
         copies=(
             Copy(WALG_BUILD, f"{names.IMAGE_BIN_DIR}/wal-g"),
+            Copy(WALG_DAEMON_CLIENT_BUILD, f"{names.IMAGE_BIN_DIR}/{names.WALG_DAEMON_CLIENT}"),
             Copy("docker/bin/", f"{names.IMAGE_BIN_DIR}/"),
             Copy("pgpitr_runtime/", f"{names.IMAGE_LIB_DIR}/pgpitr_runtime/"),
         ),
@@ -196,6 +201,8 @@ def layer_files(layer: PgpitrLayer, walg_binary: Path, root: Path = REPOSITORY_R
     for copy in layer.copies:
         if copy.source == WALG_BUILD:
             sources = [(walg_binary, copy.destination)]
+        elif copy.source == WALG_DAEMON_CLIENT_BUILD:
+            sources = [(daemon_client_path(walg_binary), copy.destination)]
         elif copy.source.endswith("/"):
             folder = root / copy.source
             sources = [
@@ -582,7 +589,8 @@ def smoke_test(root: Path, plan: Plan, walg: WalgRelease) -> None:
     # The scripts run the helpers this way (pgpitr_runtime in docker/bin/pgpitr-lib.sh).
     helpers = ["env", f"PYTHONPATH={env[names.PGPITR_LIB]}", "python3", "-m", "pgpitr_runtime"]
     checks = [([program, "--version"], f"(PostgreSQL) {BASE.postgres_major}.") for program in POSTGRES_PROGRAMS]
-    checks += [(["wal-g", "--version"], walg.tag), (helpers, "usage")]
+    checks += [(["wal-g", "--version"], walg.tag), ([names.WALG_DAEMON_CLIENT, "--version"], walg.tag)]
+    checks += [(helpers, "usage")]
     with chroot_mounts(root):
         for argv, expected in checks:
             result = subprocess.run(

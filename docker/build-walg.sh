@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Builds WAL-G for PostgreSQL (main/pg) from source: build-walg.sh OUTPUT
+# Beside OUTPUT it also builds walg-daemon-client (cmd/daemonclient), the small client of
+# `wal-g daemon` that restore_command calls (docker/bin/pgpitr-wal-fetch).
 # The image's builder stage and the local setup (make setup) both run this file, with
 # the same inputs from pgpitr/versions.py, so they build the same commit the same way.
 #
@@ -68,5 +70,12 @@ GOEXPERIMENT="$WALG_GOEXPERIMENT" CGO_ENABLED=1 GOFLAGS=-mod=mod go build -trimp
 	-ldflags "-s -w -X github.com/wal-g/wal-g/cmd/pg.walgVersion=$WALG_TAG -X github.com/wal-g/wal-g/cmd/pg.gitRevision=$WALG_COMMIT" \
 	-o "$output.tmp" ./main/pg
 "$output.tmp" --version >/dev/null || fail "the built wal-g does not run"
+client="$(dirname "$output")/walg-daemon-client"
+step "building cmd/daemonclient"
+GOEXPERIMENT="$WALG_GOEXPERIMENT" CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath \
+	-ldflags "-s -w -X main.version=$WALG_TAG -X main.gitRevision=$WALG_COMMIT" \
+	-o "$client.tmp" ./cmd/daemonclient
+[[ "$("$client.tmp" --version)" == *"$WALG_TAG"* ]] || fail "the built walg-daemon-client does not run"
+mv "$client.tmp" "$client"
 mv "$output.tmp" "$output"
-step "built $output"
+step "built $output and $client"

@@ -1,8 +1,9 @@
 """Finds or builds the programs the drill runs: PostgreSQL's binaries and WAL-G.
 
 WAL-G is built once per pinned release with docker/build-walg.sh, the same script the
-image's builder stage runs, from the same inputs (pgpitr.versions.WalgRelease), and
-cached under .tools/wal-g/<tag>-<digest of the build inputs>/ so the next run is instant.
+image's builder stage runs, from the same inputs (pgpitr.versions.WalgRelease), with
+its daemon client (walg-daemon-client) beside it, and cached under
+.tools/wal-g/<tag>-<digest of the build inputs>/ so the next run is instant.
 `python -m drill.toolchain` builds it and prints where it is.
 """
 
@@ -88,10 +89,15 @@ def source_environment(release: WalgRelease) -> dict[str, str]:
     return {"WALG_SOURCE_TARBALL": str(tarball), "WALG_SOURCE_SHA256": release.source_sha256}
 
 
+def daemon_client_path(walg_binary: Path) -> Path:
+    """The daemon client the build puts beside wal-g (restore_command calls it)."""
+    return walg_binary.parent / names.WALG_DAEMON_CLIENT
+
+
 def build_walg(release: WalgRelease) -> Path:
     """Builds WAL-G at the pinned commit unless the cached binary is there."""
     binary = walg_binary_path(release)
-    if binary.exists():
+    if binary.exists() and daemon_client_path(binary).exists():
         return binary
     if shutil.which("go") is None:
         raise ToolchainError("the Go toolchain is needed to build WAL-G; install Go 1.25 or newer")
@@ -131,10 +137,15 @@ def toolchain(release: WalgRelease | None = None) -> Toolchain:
     if override:
         if not Path(override).is_file():
             raise ToolchainError(f"PGPITR_WALG_BINARY={override} is not a file")
+        if not daemon_client_path(Path(override)).is_file():
+            raise ToolchainError(
+                f"PGPITR_WALG_BINARY={override} has no {names.WALG_DAEMON_CLIENT} beside it;"
+                " restore_command needs WAL-G's daemon client (cmd/daemonclient) there"
+            )
         return Toolchain(pg_bindir=find_pg_bindir(), walg=Path(override))
     release = release or WALG_RELEASES[DEFAULT_WALG_VERSION]
     binary = walg_binary_path(release)
-    if not binary.exists():
+    if not binary.exists() or not daemon_client_path(binary).exists():
         raise ToolchainError(f"WAL-G {release.tag} is not built yet; run `make setup`")
     return Toolchain(pg_bindir=find_pg_bindir(), walg=binary)
 

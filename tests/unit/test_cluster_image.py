@@ -69,13 +69,19 @@ def dockerfile_layer() -> tuple[str, image.PgpitrLayer]:
                 packages = tuple(installed.group(1).split())
             else:
                 # The image's own check, which cluster.image.smoke_test runs too.
-                assert arguments.startswith("wal-g --version && "), f"docker/Dockerfile runs more: RUN {arguments}"
+                assert arguments.startswith(f"wal-g --version && {names.WALG_DAEMON_CLIENT} --version && "), (
+                    f"docker/Dockerfile runs more: RUN {arguments}"
+                )
                 assert "python3 -m pgpitr_runtime" in arguments
         elif instruction == "COPY":
             words = arguments.split()
             if words[0] == "--from=walg":
-                assert words[1] == "/out/wal-g", "the walg stage's output moved"
-                copies.append(image.Copy(image.WALG_BUILD, words[2]))
+                built = {
+                    "/out/wal-g": image.WALG_BUILD,
+                    f"/out/{names.WALG_DAEMON_CLIENT}": image.WALG_DAEMON_CLIENT_BUILD,
+                }
+                assert words[1] in built, "the walg stage's output moved"
+                copies.append(image.Copy(built[words[1]], words[2]))
             else:
                 assert len(words) == 2, f"COPY {arguments}"
                 copies.append(image.Copy(*words))
@@ -106,7 +112,8 @@ def test_the_base_is_the_release_and_major_the_published_image_uses() -> None:
 
 def test_the_walg_stage_builds_what_is_copied() -> None:
     walg_stage = next(stage for stage in dockerfile_stages() if stage[0][1].endswith(" AS walg"))
-    assert ("RUN", "bash /build/build-walg.sh /out/wal-g && /out/wal-g --version") in walg_stage
+    build = "bash /build/build-walg.sh /out/wal-g && /out/wal-g --version"
+    assert ("RUN", f"{build} && /out/{names.WALG_DAEMON_CLIENT} --version") in walg_stage
 
 
 def test_copied_folders_leave_out_what_dockerignore_leaves_out(tmp_path: Path) -> None:
@@ -114,7 +121,7 @@ def test_copied_folders_leave_out_what_dockerignore_leaves_out(tmp_path: Path) -
     ignore = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     assert ignore[0] == "*"
     for copy in image.pgpitr_layer(RELEASE).copies:
-        if copy.source != image.WALG_BUILD:
+        if copy.source not in image.BUILT_SOURCES:
             kept = [entry[1:] for entry in ignore if entry.startswith("!")]
             assert any(copy.source.startswith(folder) for folder in kept), f".dockerignore leaves out {copy.source}"
     assert {f"**/{name}" for name in image.IGNORED_NAMES} <= set(ignore)
@@ -126,11 +133,13 @@ def test_copied_folders_leave_out_what_dockerignore_leaves_out(tmp_path: Path) -
     (tmp_path / "pgpitr_runtime" / "__pycache__" / "names.cpython-311.pyc").write_bytes(b"")
     (tmp_path / "pgpitr_runtime" / "names.py").write_text("")
     walg = tmp_path / "wal-g"
-    walg.write_bytes(b"\x7fELF")
-    walg.chmod(0o755)
+    for program in (walg, tmp_path / names.WALG_DAEMON_CLIENT):
+        program.write_bytes(b"\x7fELF")
+        program.chmod(0o755)
     files = image.layer_files(image.pgpitr_layer(RELEASE), walg, root=tmp_path)
     assert {(f.destination, f.mode) for f in files} == {
         ("/usr/local/bin/wal-g", 0o755),
+        (f"/usr/local/bin/{names.WALG_DAEMON_CLIENT}", 0o755),
         ("/usr/local/bin/tool", 0o750),
         ("/usr/local/lib/pgpitr/pgpitr_runtime/names.py", 0o644),
     }

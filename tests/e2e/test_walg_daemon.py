@@ -1,0 +1,152 @@
+"""restore_command through a WAL-G daemon (docker/bin/pgpitr-wal-fetch and
+pgpitr-walg-daemon): one daemon per recovering server, started on the first fetch and
+stopped when the recovery is over; a daemon that dies is replaced; a missing segment
+ends recovery (1), storage that never answers aborts it (200) within the segment limit.
+
+The server here is a stand-in: a data directory with recovery.signal and a postmaster.pid
+naming a process this test owns, so each condition is set exactly when the test says."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from drill import environment, processes
+from drill.local_stack import LocalStack
+from pgpitr_runtime import names
+from tests.e2e.storage import archive_key_prefix, objects_under
+
+pytestmark = pytest.mark.e2e
+SEGMENT_TIMEOUT = 8
+DAEMON_GONE_WITHIN = 5.0
+
+
+@dataclass
+class StandInServer:
+    """A data directory as restore_command sees it while a server recovers in it."""
+
+    pgdata: Path
+    postmaster: subprocess.Popen[bytes]
+    env: dict[str, str]
+    log: Path
+
+    def fetch(self, segment: str, destination: str = "pg_wal/RECOVERYXLOG") -> int:
+        """pgpitr-wal-fetch as PostgreSQL runs it: in the data directory, the destination
+        removed first, output to the log."""
+        (self.pgdata / destination).unlink(missing_ok=True)
+        script = str(environment.SCRIPTS_DIR / names.WAL_FETCH_SCRIPT)
+        with self.log.open("a") as log:
+            argv = processes.container_argv([script, segment, destination])
+            result = subprocess.run(
+                argv,
+                env=processes.owned_env(self.env),
+                cwd=self.pgdata,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                timeout=SEGMENT_TIMEOUT + 30,
+            )
+        return result.returncode
+
+    def daemons(self) -> list[int]:
+        """`wal-g daemon` processes whose socket is in this server's run directory."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv[:2] == [b"wal-g", b"daemon"] and self.run_dir_name().encode() in argv[2]:
+                found.append(int(entry.name))
+        return found
+
+    def run_dir_name(self) -> str:
+        return f"-{self.postmaster.pid}"
+
+    def wait_until_no_daemon(self) -> None:
+        processes.wait_for(lambda: not self.daemons(), DAEMON_GONE_WITHIN, "the WAL-G daemon to stop", interval=0.1)
+
+
+@pytest.fixture
+def server(stack: LocalStack, tmp_path: Path) -> Iterator[StandInServer]:
+    pgdata = tmp_path / "pgdata"
+    (pgdata / "pg_wal").mkdir(parents=True)
+    postmaster = subprocess.Popen(["sleep", "3600"], env=processes.owned_env({}))
+    (pgdata / "postmaster.pid").write_text(f"{postmaster.pid}\n{pgdata}\n")
+    (pgdata / "recovery.signal").touch()
+    env = {
+        **environment.restore_env(stack.state, stack.settings, stack.tools, str(pgdata), {}, "restored-daemon"),
+        names.PGPITR_WALG_SEGMENT_TIMEOUT: str(SEGMENT_TIMEOUT),
+    }
+    stand_in = StandInServer(pgdata, postmaster, env, tmp_path / "restore_command.log")
+    try:
+        yield stand_in
+    finally:
+        postmaster.kill()
+        postmaster.wait()
+        stack.start_storage()
+        stand_in.wait_until_no_daemon()
+
+
+def archived_segments(stack: LocalStack) -> list[str]:
+    keys = objects_under(stack, f"{archive_key_prefix(stack)}/wal_005/")
+    return [Path(key).name.split(".")[0] for key in keys if ".history" not in key and ".partial" not in key]
+
+
+def test_one_daemon_serves_the_recovery_and_stops_when_it_is_over(stack: LocalStack, server: StandInServer) -> None:
+    segment = archived_segments(stack)[-1]
+    assert server.fetch(segment) == 0, server.log.read_text()
+    fetched = (server.pgdata / "pg_wal" / "RECOVERYXLOG").read_bytes()
+    direct = server.pgdata.parent / "direct"
+    stack.walg("wal-fetch", segment, str(direct))
+    assert fetched == direct.read_bytes()
+    first = server.daemons()
+    assert len(first) == 1
+
+    assert server.fetch(segment) == 0
+    assert server.daemons() == first, "a second fetch must reuse the server's daemon"
+    assert server.fetch("0000000100000FFF000000FF") == 1, "a segment not in storage ends recovery"
+
+    (server.pgdata / "recovery.signal").unlink()
+    server.wait_until_no_daemon()
+    assert not list(Path("/tmp").glob(f"pgpitr-walg-*{server.run_dir_name()}")), "its run directory is removed"
+
+
+def test_a_daemon_that_dies_is_replaced_and_one_whose_server_is_gone_stops(
+    stack: LocalStack, server: StandInServer
+) -> None:
+    segment = archived_segments(stack)[-1]
+    assert server.fetch(segment) == 0
+    (daemon,) = server.daemons()
+    os.kill(daemon, signal.SIGKILL)
+    server.wait_until_no_daemon()
+    assert server.fetch(segment) == 0, server.log.read_text()
+    assert len(server.daemons()) == 1
+    assert f"WAL-G daemon for {server.pgdata} ({daemon}) is gone; starting another" in server.log.read_text()
+
+    server.postmaster.kill()
+    server.postmaster.wait()
+    server.wait_until_no_daemon()
+
+
+def test_storage_that_never_answers_aborts_recovery_within_the_segment_limit(
+    stack: LocalStack, server: StandInServer
+) -> None:
+    segments = archived_segments(stack)
+    assert server.fetch(segments[-1]) == 0
+    stack.hang_storage()
+    started = time.monotonic()
+    status = server.fetch(segments[0])
+    elapsed = time.monotonic() - started
+    assert status == names.WAL_FETCH_ABORT_EXIT, server.log.read_text()
+    assert elapsed < SEGMENT_TIMEOUT + 10
+    assert "aborting recovery rather than ending it early" in server.log.read_text()
