@@ -23,22 +23,15 @@ pgpitr_runtime() {
 : "${PGPITR_WALG_MAINTENANCE_TIMEOUT:=900}" # delete, wal-verify: list every WAL segment
 : "${PGPITR_WALG_TRANSFER_TIMEOUT:=21600}"  # backup-push, backup-fetch: the whole database
 
-# pgpitr_bounded LIMIT WHAT PROGRAM ARGS...: PROGRAM ARGS, stopped after LIMIT seconds
-# (SIGTERM to its process group, SIGKILL 10 s later: WAL-G does not always heed SIGTERM).
-# Status 124 (or 137) then, with one line saying that WHAT ran out of time.
-pgpitr_bounded() {
-	local limit=$1 what=$2 status=0
-	shift 2
-	timeout --kill-after=10 "$limit" "$@" || status=$?
+# pgpitr_walg LIMIT ARGS...: wal-g ARGS, stopped after LIMIT seconds (SIGTERM to its
+# process group, SIGKILL 10 s later: WAL-G does not always heed SIGTERM). Status 124
+# (or 137) then, with one line saying which call ran out of time.
+pgpitr_walg() {
+	local limit=$1 status=0
+	shift
+	timeout --kill-after=10 "$limit" wal-g "$@" || status=$?
 	if ((status == 124 || status == 137)); then
-		pgpitr_log "ERROR: $what did not finish within ${limit}s: the storage endpoint is unreachable or not answering"
+		pgpitr_log "ERROR: wal-g $1 did not finish within ${limit}s: the storage endpoint is unreachable or not answering"
 	fi
 	return "$status"
-}
-
-# pgpitr_walg LIMIT ARGS...: wal-g ARGS, bounded by LIMIT seconds (pgpitr_bounded).
-pgpitr_walg() {
-	local limit=$1
-	shift
-	pgpitr_bounded "$limit" "wal-g $1" wal-g "$@"
 }
