@@ -69,6 +69,12 @@ class StandInServer:
                 found.append(int(entry.name))
         return found
 
+    def run_dir(self) -> Path:
+        """The directory of this server's daemon, from the socket the daemon serves."""
+        (daemon,) = self.daemons()
+        socket = Path((Path("/proc") / str(daemon) / "cmdline").read_bytes().split(b"\0")[2].decode())
+        return socket.parent
+
     def run_dir_name(self) -> str:
         return f"-{self.postmaster.pid}"
 
@@ -150,3 +156,29 @@ def test_storage_that_never_answers_aborts_recovery_within_the_segment_limit(
     assert status == names.WAL_FETCH_ABORT_EXIT, server.log.read_text()
     assert elapsed < SEGMENT_TIMEOUT + 10
     assert "aborting recovery rather than ending it early" in server.log.read_text()
+
+
+def test_a_run_directory_left_by_a_killed_container_is_not_trusted(stack: LocalStack, server: StandInServer) -> None:
+    """/tmp outlives a container killed without cleanup, and a new container soon reuses its
+    small pids: pid files naming live processes that are not this server's daemon and
+    supervisor must start a new daemon, and those processes must be left alone."""
+    segment = archived_segments(stack)[-1]
+    assert server.fetch(segment) == 0
+    run_dir = server.run_dir()
+    supervisor = int((run_dir / "supervisor.pid").read_text())
+    os.kill(supervisor, signal.SIGKILL)
+    (daemon,) = server.daemons()
+    os.kill(daemon, signal.SIGKILL)
+    server.wait_until_no_daemon()
+    assert (run_dir / "daemon.sock").exists(), "a daemon killed with SIGKILL leaves its socket"
+    strangers = [subprocess.Popen(["sleep", "3600"], env=processes.owned_env({})) for _ in range(2)]
+    try:
+        (run_dir / "daemon.pid").write_text(f"{strangers[0].pid}\n")
+        (run_dir / "supervisor.pid").write_text(f"{strangers[1].pid}\n")
+        assert server.fetch(segment) == 0, server.log.read_text()
+        assert len(server.daemons()) == 1
+        assert all(stranger.poll() is None for stranger in strangers), "unrelated processes were signalled"
+    finally:
+        for stranger in strangers:
+            stranger.kill()
+            stranger.wait()
