@@ -97,13 +97,17 @@ def stop(tools: Toolchain, base: Path, env: Mapping[str, str], mode: str = "fast
     if not running(base):
         return
     paths = instance_paths(base)
+    pid = postmaster_pid(base)
     processes.run(
         [tools.pg("pg_ctl"), "stop", "-D", str(paths["pgdata"]), "-m", mode, "-w", "-t", "120"],
         env,
         check=False,
         what="pg_ctl stop",
     )
-    processes.stop_pid(postmaster_pid(base))
+    processes.stop_pid(pid)
+    if pid is not None:
+        # The server was started in a session of its own (start), led by the postmaster.
+        processes.end_session(pid)
 
 
 def fast_shutdown(base: Path, timeout: float = 60) -> None:
@@ -116,6 +120,7 @@ def fast_shutdown(base: Path, timeout: float = 60) -> None:
         processes.wait_for(lambda: not processes.alive(pid), timeout, "PostgreSQL to shut down")
     except DrillError:
         processes.stop_pid(pid, timeout=1)
+    processes.end_session(pid)
 
 
 def crash(base: Path) -> None:

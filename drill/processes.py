@@ -127,6 +127,15 @@ def kill_session(session: int) -> None:
             os.kill(pid, 9)
 
 
+def end_session(session: int, grace: float = 5.0) -> None:
+    """Lets the processes of `session` exit on their own for up to `grace` seconds (a
+    server's helpers, such as restore_command's WAL-G daemon, notice its end within a
+    second and clean up after themselves), then SIGKILLs whatever is left."""
+    with contextlib.suppress(DrillError):
+        wait_for(lambda: not session_members(session), grace, f"session {session} to end", interval=0.1)
+    kill_session(session)
+
+
 def start_background(argv: Sequence[str], env: Mapping[str, str], log: Path, container: bool = True) -> int:
     """Starts a long-running process detached from the drill; returns its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -3,8 +3,9 @@ pgpitr-walg-daemon): one daemon per recovering server, started on the first fetc
 stopped when the recovery is over; a daemon that dies is replaced; a missing segment
 ends recovery (1), storage that never answers aborts it (200) within the segment limit.
 
-The server here is a stand-in: a data directory with recovery.signal and a postmaster.pid
-naming a process this test owns, so each condition is set exactly when the test says."""
+The server here is a stand-in: a data directory with recovery.signal, a pg_control and a
+postmaster.pid naming a process this test owns, so each condition is set exactly when the
+test says."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from drill import environment, processes
+from drill import environment, postgres, processes
 from drill.local_stack import LocalStack
 from pgpitr_runtime import names
 from tests.e2e.storage import archive_key_prefix, objects_under
@@ -26,6 +27,7 @@ from tests.e2e.storage import archive_key_prefix, objects_under
 pytestmark = pytest.mark.e2e
 SEGMENT_TIMEOUT = 8
 DAEMON_GONE_WITHIN = 5.0
+SUPERVISOR_CHECK_INTERVAL = 1.0
 
 
 @dataclass
@@ -69,6 +71,10 @@ class StandInServer:
                 found.append(int(entry.name))
         return found
 
+    def set_control_file(self, content: bytes) -> None:
+        (self.pgdata / "global").mkdir(exist_ok=True)
+        (self.pgdata / "global" / "pg_control").write_bytes(content)
+
     def run_dir(self) -> Path:
         """The directory of this server's daemon, from the socket the daemon serves."""
         (daemon,) = self.daemons()
@@ -82,8 +88,29 @@ class StandInServer:
         processes.wait_for(lambda: not self.daemons(), DAEMON_GONE_WITHIN, "the WAL-G daemon to stop", interval=0.1)
 
 
+@dataclass(frozen=True)
+class ControlFiles:
+    in_production: bytes
+    """the running primary's pg_control (a base backup's copy says the same)"""
+    not_in_production: bytes
+    """a stopped cluster's (shut down), standing in for one in archive recovery"""
+
+
+@pytest.fixture(scope="module")
+def control_files(shared_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> ControlFiles:
+    stopped = tmp_path_factory.mktemp("stopped") / "pgdata"
+    initdb = shared_stack.tools.pg("initdb")
+    env = environment.base_env(shared_stack.tools)
+    processes.run([initdb, "--pgdata", str(stopped), "--username", "postgres"], env)
+    primary = postgres.instance_paths(shared_stack.primary_base)["pgdata"]
+    return ControlFiles(
+        in_production=(primary / "global" / "pg_control").read_bytes(),
+        not_in_production=(stopped / "global" / "pg_control").read_bytes(),
+    )
+
+
 @pytest.fixture
-def server(stack: LocalStack, tmp_path: Path) -> Iterator[StandInServer]:
+def server(stack: LocalStack, control_files: ControlFiles, tmp_path: Path) -> Iterator[StandInServer]:
     pgdata = tmp_path / "pgdata"
     (pgdata / "pg_wal").mkdir(parents=True)
     postmaster = subprocess.Popen(["sleep", "3600"], env=processes.owned_env({}))
@@ -94,6 +121,7 @@ def server(stack: LocalStack, tmp_path: Path) -> Iterator[StandInServer]:
         names.PGPITR_WALG_SEGMENT_TIMEOUT: str(SEGMENT_TIMEOUT),
     }
     stand_in = StandInServer(pgdata, postmaster, env, tmp_path / "restore_command.log")
+    stand_in.set_control_file(control_files.in_production)
     try:
         yield stand_in
     finally:
@@ -108,7 +136,9 @@ def archived_segments(stack: LocalStack) -> list[str]:
     return [Path(key).name.split(".")[0] for key in keys if ".history" not in key and ".partial" not in key]
 
 
-def test_one_daemon_serves_the_recovery_and_stops_when_it_is_over(stack: LocalStack, server: StandInServer) -> None:
+def test_one_daemon_serves_the_recovery_and_stops_when_it_is_over(
+    stack: LocalStack, server: StandInServer, control_files: ControlFiles
+) -> None:
     segment = archived_segments(stack)[-1]
     assert server.fetch(segment) == 0, server.log.read_text()
     fetched = (server.pgdata / "pg_wal" / "RECOVERYXLOG").read_bytes()
@@ -122,7 +152,17 @@ def test_one_daemon_serves_the_recovery_and_stops_when_it_is_over(stack: LocalSt
     assert server.daemons() == first, "a second fetch must reuse the server's daemon"
     assert server.fetch("0000000100000FFF000000FF") == 1, "a segment not in storage ends recovery"
 
+    # PostgreSQL removes recovery.signal, then still looks up timeline history files
+    # through restore_command before pg_control says "in production": the daemon must
+    # still serve them.
+    server.set_control_file(control_files.not_in_production)
     (server.pgdata / "recovery.signal").unlink()
+    time.sleep(2.5 * SUPERVISOR_CHECK_INTERVAL)
+    assert server.daemons() == first
+    assert server.fetch("00000002.history", "pg_wal/RECOVERYHISTORY") == 1
+    assert server.daemons() == first
+
+    server.set_control_file(control_files.in_production)
     server.wait_until_no_daemon()
     assert not list(Path("/tmp").glob(f"pgpitr-walg-*{server.run_dir_name()}")), "its run directory is removed"
 
