@@ -105,9 +105,7 @@ def stop(tools: Toolchain, base: Path, env: Mapping[str, str], mode: str = "fast
         what="pg_ctl stop",
     )
     processes.stop_pid(pid)
-    if pid is not None:
-        # The server was started in a session of its own (start), led by the postmaster.
-        processes.end_session(pid)
+    processes.end_processes_mentioning(str(paths["pgdata"]))
 
 
 def fast_shutdown(base: Path, timeout: float = 60) -> None:
@@ -120,7 +118,7 @@ def fast_shutdown(base: Path, timeout: float = 60) -> None:
         processes.wait_for(lambda: not processes.alive(pid), timeout, "PostgreSQL to shut down")
     except DrillError:
         processes.stop_pid(pid, timeout=1)
-    processes.end_session(pid)
+    processes.end_processes_mentioning(str(instance_paths(base)["pgdata"]))
 
 
 def crash(base: Path) -> None:

@@ -127,13 +127,33 @@ def kill_session(session: int) -> None:
             os.kill(pid, 9)
 
 
-def end_session(session: int, grace: float = 5.0) -> None:
-    """Lets the processes of `session` exit on their own for up to `grace` seconds (a
-    server's helpers, such as restore_command's WAL-G daemon, notice its end within a
-    second and clean up after themselves), then SIGKILLs whatever is left."""
+def mentioning(marker: str) -> list[int]:
+    """Pids of live processes with `marker` in their command line or environment (every
+    helper a server starts inherits its PGDATA)."""
+    needle = marker.encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            text = (entry / "cmdline").read_bytes() + b"\0" + (entry / "environ").read_bytes()
+            if state != "Z" and needle in text:
+                found.append(int(entry.name))
+        except (OSError, IndexError):
+            continue
+    return found
+
+
+def end_processes_mentioning(marker: str, grace: float = 5.0) -> None:
+    """Lets the processes `mentioning(marker)` exit on their own for up to `grace` seconds
+    (restore_command's WAL-G daemon notices its server's end within a second and cleans
+    up after itself), then SIGKILLs whatever is left."""
     with contextlib.suppress(DrillError):
-        wait_for(lambda: not session_members(session), grace, f"session {session} to end", interval=0.1)
-    kill_session(session)
+        wait_for(lambda: not mentioning(marker), grace, f"the processes of {marker} to end", interval=0.1)
+    for pid in mentioning(marker):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, 9)
 
 
 def start_background(argv: Sequence[str], env: Mapping[str, str], log: Path, container: bool = True) -> int:

@@ -8,7 +8,7 @@ minutes, and leaves no process behind."""
 from __future__ import annotations
 
 import base64
-import os
+import contextlib
 import re
 import secrets
 import subprocess
@@ -165,20 +165,11 @@ def processes_left_in(directory: Path) -> list[str]:
     their environment. Every process the restore script starts (wal-g, and any wal-g
     wal-prefetch a wal-fetch forks) inherits PGDATA, which is under it. Other wal-g
     processes on the machine (the primary's archiving, other tests) do not count."""
-    marker = str(directory).encode()
     left = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            cmdline = (entry / "cmdline").read_bytes()
-            env = (entry / "environ").read_bytes()
-        except (OSError, IndexError):
-            continue
-        if state != "Z" and (marker in cmdline or marker in env):
-            command = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
-            left.append(f"{entry.name}: {command}")
+    for pid in processes.mentioning(str(directory)):
+        with contextlib.suppress(OSError):
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            left.append(f"{pid}: {command.strip()}")
     return left
 
 
