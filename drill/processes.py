@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 OWNER_VARIABLE = "PGPITR_STARTED_BY"
@@ -104,9 +104,9 @@ def run(
     return result
 
 
-def session_members(session: int) -> list[int]:
-    """Pids of the live processes in session `session` (its leader may be gone)."""
-    members = []
+def live_processes() -> Iterator[tuple[Path, list[str]]]:
+    """Each live (not zombie) process's /proc entry and the fields of its stat after the
+    command: state, ppid, pgrp, session, ..."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -114,17 +114,25 @@ def session_members(session: int) -> list[int]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        # After the command: state, ppid, pgrp, session, ...
-        if int(fields[3]) == session and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
+        if fields and fields[0] != "Z":
+            yield entry, fields
+
+
+def kill_all(pids: Iterable[int]) -> None:
+    """SIGKILL to each of `pids` that still exists."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, 9)
+
+
+def session_members(session: int) -> list[int]:
+    """Pids of the live processes in session `session` (its leader may be gone)."""
+    return [int(entry.name) for entry, fields in live_processes() if int(fields[3]) == session]
 
 
 def kill_session(session: int) -> None:
     """SIGKILL to every process of `session`."""
-    for pid in session_members(session):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, 9)
+    kill_all(session_members(session))
 
 
 def mentioning(marker: str) -> list[int]:
@@ -132,15 +140,13 @@ def mentioning(marker: str) -> list[int]:
     helper a server starts inherits its PGDATA)."""
     needle = marker.encode()
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+    for entry, _ in live_processes():
+        if int(entry.name) == os.getpid():
             continue
         try:
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            text = (entry / "cmdline").read_bytes() + b"\0" + (entry / "environ").read_bytes()
-            if state != "Z" and needle in text:
+            if needle in (entry / "cmdline").read_bytes() + b"\0" + (entry / "environ").read_bytes():
                 found.append(int(entry.name))
-        except (OSError, IndexError):
+        except OSError:
             continue
     return found
 
@@ -151,9 +157,7 @@ def end_processes_mentioning(marker: str, grace: float = 5.0) -> None:
     up after itself), then SIGKILLs whatever is left."""
     with contextlib.suppress(DrillError):
         wait_for(lambda: not mentioning(marker), grace, f"the processes of {marker} to end", interval=0.1)
-    for pid in mentioning(marker):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, 9)
+    kill_all(mentioning(marker))
 
 
 def start_background(argv: Sequence[str], env: Mapping[str, str], log: Path, container: bool = True) -> int:
