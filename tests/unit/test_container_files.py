@@ -28,6 +28,7 @@ def test_there_are_scripts_to_check() -> None:
         names.ENTRYPOINT_SCRIPT,
         names.RECONCILE_ROLES_SCRIPT,
         names.WAL_PUSH_SCRIPT,
+        names.WALG_DAEMON_SCRIPT,
     }
 
 
