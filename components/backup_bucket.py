@@ -13,7 +13,16 @@ class BackupBucket(pulumi.ComponentResource):
     """SSE-KMS with a rotating customer key and a bucket key; versioning; all public access
     blocked; object ownership enforced; TLS-only; a lifecycle that expires only
     noncurrent versions (expiring current objects under the WAL prefix would silently
-    break the WAL chain: retention is WAL-G's job); optional Object Lock."""
+    break the WAL chain: retention is WAL-G's job); optional Object Lock.
+
+    With `bucket.retainOnDestroy` (the default) the bucket, the key, its alias and every
+    guard are retained on delete (`pulumi destroy`, a replacement, removal from the
+    program): the archive stays in AWS, guarded and readable. With it false they are
+    deleted, in an order that never leaves a surviving archive unreadable or unguarded:
+    the bucket depends on the key, so the key is scheduled for deletion only after the
+    bucket's own delete succeeded, and every guard is deleted with the bucket, never
+    before it; a bucket whose delete fails (not empty, forceDestroy false) keeps both.
+    The orderings are set in both cases; resource names are the same as before."""
 
     bucket_name: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
@@ -21,7 +30,8 @@ class BackupBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, settings: AwsBucketSettings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pgpitr:index:BackupBucket", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        retain = settings.retain_on_destroy
+        child = pulumi.ResourceOptions(parent=self, retain_on_delete=retain)
 
         key = aws.kms.Key(
             f"{name}-key",
@@ -39,9 +49,14 @@ class BackupBucket(pulumi.ComponentResource):
             bucket=settings.name,
             force_destroy=settings.force_destroy,
             object_lock_enabled=settings.object_lock is not None,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain, depends_on=[key]),
         )
-        bucket_child = pulumi.ResourceOptions(parent=self, depends_on=[bucket])
+
+        def guard(after: pulumi.Resource) -> pulumi.ResourceOptions:
+            """A setting of the bucket: created after `after`, deleted only with the bucket."""
+            return pulumi.ResourceOptions(parent=self, retain_on_delete=retain, depends_on=[after], deleted_with=bucket)
+
+        bucket_child = guard(bucket)
 
         aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",
@@ -94,7 +109,7 @@ class BackupBucket(pulumi.ComponentResource):
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True),
                 )
             ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+            opts=guard(versioning),
         )
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
@@ -113,7 +128,7 @@ class BackupBucket(pulumi.ComponentResource):
                         mode=lock.mode, days=lock.days
                     )
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+                opts=guard(versioning),
             )
 
         self.bucket_name = bucket.bucket

@@ -56,6 +56,17 @@ class AwsBucketSettings(SettingsModel):
     force_destroy: bool = False
     noncurrent_version_expiration_days: int = Field(30, ge=1, le=3650)
     object_lock: ObjectLockSettings | None = None
+    retain_on_destroy: bool = Field(
+        True,
+        description=(
+            "true: the bucket, its KMS key and key alias and the bucket's guards (public access block,"
+            " TLS-only policy, encryption, versioning, ownership, lifecycle, object lock) are left in"
+            " AWS when `pulumi destroy`, a replacement or a change to the program deletes them, so"
+            " the archive outlives the stack and stays readable. false: they are deleted, the bucket"
+            " first with its guards and the key only once the bucket is gone; a bucket that cannot be"
+            " deleted (not empty, forceDestroy false) keeps its guards and its key."
+        ),
+    )
 
     @field_validator("name")
     @classmethod
@@ -84,7 +95,7 @@ class SecretKeyRef(SettingsModel):
     _secret_key = field_validator("key")(check_secret_key)
 
 
-AWS_ONLY_KEYS = ("objectLock", "noncurrentVersionExpirationDays", "forceDestroy")
+AWS_ONLY_KEYS = ("objectLock", "noncurrentVersionExpirationDays", "forceDestroy", "retainOnDestroy")
 
 
 class S3CompatibleBucketSettings(SettingsModel):
