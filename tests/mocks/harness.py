@@ -1,16 +1,20 @@
 """Runs the Pulumi program under pulumi.runtime.set_mocks and records every resource.
 
 No CLI, no cloud: the mocks echo inputs back as outputs and fill in the few computed
-values the program reads (ARNs, bucket names, image digests).
+values the program reads (ARNs, bucket names, image digests). The mocks never see
+resource options, so `run_program` also records the `pulumi.ResourceOptions` each
+custom resource was constructed with (`recording_options`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
@@ -106,10 +110,44 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return {}, []
 
 
+@dataclass(frozen=True)
+class Constructed:
+    """A custom resource as the program constructed it: the object (what other resources'
+    `depends_on` and `deleted_with` point at) and the options it was given."""
+
+    resource: pulumi.CustomResource
+    options: pulumi.ResourceOptions
+
+
+@contextmanager
+def recording_options() -> Iterator[dict[tuple[str, str], Constructed]]:
+    """While open, every `pulumi.CustomResource` constructed is recorded under (type token,
+    name) with the options it was given; `pulumi.CustomResource.__init__` is restored on
+    leaving."""
+    constructed: dict[tuple[str, str], Constructed] = {}
+    original = pulumi.CustomResource.__init__
+
+    def recording_init(
+        self: pulumi.CustomResource,
+        t: str,
+        name: str,
+        props: pulumi.Inputs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        dependency: bool = False,
+        package_ref: Awaitable[str | None] | None = None,
+    ) -> None:
+        constructed[(t, name)] = Constructed(self, opts or pulumi.ResourceOptions())
+        original(self, t, name, props, opts, dependency, package_ref)
+
+    with mock.patch.object(pulumi.CustomResource, "__init__", recording_init):
+        yield constructed
+
+
 @dataclass
 class Recorded:
     resources: list[Resource]
     outputs: dict[str, Any]
+    constructed: dict[tuple[str, str], Constructed] = field(default_factory=dict)
 
     def of_type(self, type_token: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_token]
@@ -118,6 +156,20 @@ class Recorded:
         found = [r for r in self.of_type(type_token) if name is None or r.name == name]
         assert len(found) == 1, f"expected one {type_token} {name or ''}, found {[r.name for r in found]}"
         return found[0]
+
+    def _constructed(self, type_token: str, name: str) -> Constructed:
+        assert (type_token, name) in self.constructed, (
+            f"no {type_token} {name} constructed; there are {sorted(n for t, n in self.constructed if t == type_token)}"
+        )
+        return self.constructed[(type_token, name)]
+
+    def options(self, type_token: str, name: str) -> pulumi.ResourceOptions:
+        """The resource options the program gave the resource `name` of `type_token`."""
+        return self._constructed(type_token, name).options
+
+    def instance(self, type_token: str, name: str) -> pulumi.CustomResource:
+        """The resource object, to compare with what `depends_on` or `deleted_with` name."""
+        return self._constructed(type_token, name).resource
 
 
 def stack_file_config(stack: str = "dev") -> dict[str, str]:
@@ -148,9 +200,10 @@ def run_program(
     def main() -> None:
         holder["outputs"] = (program or (lambda: build(load_settings())))()
 
-    _sync_await(run_pulumi_func(main))
+    with recording_options() as constructed:
+        _sync_await(run_pulumi_func(main))
     outputs = {name: _resolve(value) for name, value in vars(holder["outputs"]).items()}
-    return Recorded(mocks.resources, outputs)
+    return Recorded(mocks.resources, outputs, constructed)
 
 
 def _ints(value: Any) -> Any:

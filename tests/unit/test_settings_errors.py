@@ -280,6 +280,12 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str, str]] = [
         "aws only",
     ),
     ("forceDestroy with s3Compatible", s3_compatible(forceDestroy=True), "pgpitr:bucket.forceDestroy", "aws only"),
+    (
+        "retainOnDestroy with s3Compatible",
+        s3_compatible(retainOnDestroy=False),
+        "pgpitr:bucket.retainOnDestroy",
+        "aws only",
+    ),
     ("empty image ref", {"image": {"ref": ""}}, "pgpitr:image.ref", "is empty"),
     ("image ref without tag or digest", {"image": {"ref": "postgres"}}, "pgpitr:image.ref", "not an image reference"),
     (
@@ -358,7 +364,7 @@ def test_defaults_match_the_contract() -> None:
     assert settings.image.platforms == ["linux/amd64"] and settings.image.push and settings.image.ref is None
     assert isinstance(settings.bucket, AwsBucketSettings) and settings.bucket.provider == "aws"
     assert settings.bucket.noncurrent_version_expiration_days == 30 and not settings.bucket.force_destroy
-    assert settings.bucket.object_lock is None
+    assert settings.bucket.object_lock is None and settings.bucket.retain_on_destroy
     assert settings.identity is not None and settings.identity.mode == "irsa"
     assert settings.credentials.existing_secret is None
     assert settings.storage.size == "50Gi"
