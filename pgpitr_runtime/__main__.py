@@ -107,8 +107,9 @@ def cmd_retention_plan(env: Mapping[str, str]) -> str:
 
 
 def cmd_wal_chain_report(env: Mapping[str, str]) -> str:
-    """Summarises wal-verify's JSON; fails naming every missing segment range."""
-    report = parse_wal_verify(sys.stdin.read())
+    """Summarises wal-verify's JSON; fails naming every missing segment range that can
+    never arrive (PGPITR_LAST_ARCHIVED_WAL: the primary's last archived segment, if known)."""
+    report = parse_wal_verify(sys.stdin.read(), env.get(names.PGPITR_LAST_ARCHIVED_WAL) or None)
     summary = json.dumps(report.summary())
     if not report.ok:
         gaps = "; ".join(r.describe() for r in report.missing) or "see the report"

@@ -54,6 +54,18 @@ def test_chain_check_names_a_deleted_segment(archive: LocalStack) -> None:
         archive.check_wal_chain()
 
 
+def test_chain_check_names_a_segment_deleted_just_behind_the_newest(archive: LocalStack) -> None:
+    """WAL-G calls it "uploading" (it is among the newest); PostgreSQL archives in order,
+    so a segment older than one in storage will never arrive: the check must fail."""
+    archive.switch_wal_and_wait_archived()
+    segments = [k for k in objects_under(archive, f"{archive_key_prefix(archive)}/wal_005/") if ".history" not in k]
+    victim = segments[-2]
+    archive.s3_client().delete_object(Bucket=archive.state.s3.bucket, Key=victim)
+    name = victim.rsplit("/", 1)[1].split(".")[0]
+    with pytest.raises(DrillError, match=rf"missing .*{name}.*never to arrive"):
+        archive.check_wal_chain()
+
+
 def test_restore_drill_fails_loudly_without_its_backup(archive: LocalStack) -> None:
     newest = archive.backups()[-1]["backup_name"]
     base = f"{archive_key_prefix(archive)}/basebackups_005/{newest}/"
