@@ -20,14 +20,11 @@ from components.pod_parts import (
     scratch_volumes,
 )
 from pgpitr import kubernetes_names as kn
-from pgpitr.container_env import INITDB_ARGS, role_names_environment
+from pgpitr.container_env import INITDB_ARGS, STOP_GRACE_SECONDS, role_names_environment, stop_environment
 from pgpitr.settings.database import ResourceSettings, StorageSettings
 from pgpitr_runtime import names
 
 CONFIG_PATH = f"{names.IMAGE_CONFIG_DIR}/{names.POSTGRESQL_CONF_FILE}"
-TERMINATION_GRACE_SECONDS = 120
-"""The image stops postgres with SIGINT (fast shutdown); a checkpoint on a busy volume
-can take a while, and being killed mid-shutdown means crash recovery on the next start."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +91,7 @@ def server_env(spec: InstanceSpec) -> list[EnvVar]:
             names.POSTGRES_USER: names.SUPERUSER_ROLE,
             names.POSTGRES_INITDB_ARGS: INITDB_ARGS,
             **role_names_environment(),
+            **stop_environment(),
         }
     )
     env += [
@@ -143,6 +141,12 @@ def postgres_container(spec: InstanceSpec) -> k8s.core.v1.ContainerArgs:
         env=server_env(spec),
         resources=resource_requirements(spec.resources),
         security_context=container_security_context(),
+        # Archives what it can before the server stops (docker/bin/pgpitr-pre-stop).
+        lifecycle=k8s.core.v1.LifecycleArgs(
+            pre_stop=k8s.core.v1.LifecycleHandlerArgs(
+                exec_=k8s.core.v1.ExecActionArgs(command=[f"{names.IMAGE_BIN_DIR}/{names.PRE_STOP_SCRIPT}"])
+            )
+        ),
         startup_probe=pg_isready_probe(period=10, failures=max(1, spec.startup_seconds // 10)),
         readiness_probe=pg_isready_probe(period=10, failures=3),
         liveness_probe=pg_isready_probe(period=15, failures=6),
@@ -229,7 +233,7 @@ class PostgresInstance(pulumi.ComponentResource):
                         service_account_name=spec.archive.service_account,
                         automount_service_account_token=False,
                         security_context=pod_security_context(),
-                        termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
+                        termination_grace_period_seconds=STOP_GRACE_SECONDS,
                         init_containers=init_containers or None,
                         containers=[postgres_container(spec), *spec.extra_containers],
                         volumes=[

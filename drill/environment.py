@@ -10,7 +10,7 @@ from pathlib import Path
 
 from drill.state import REPOSITORY_ROOT, DrillState
 from drill.toolchain import Toolchain
-from pgpitr.container_env import INITDB_ARGS, retention_environment, role_names_environment
+from pgpitr.container_env import INITDB_ARGS, retention_environment, role_names_environment, stop_environment
 from pgpitr.postgresql_conf import render_postgresql_conf
 from pgpitr.settings import SettingsError, StackSettings, parse_settings
 from pgpitr.settings.bucket import S3CompatibleBucketSettings
@@ -128,6 +128,7 @@ def entrypoint_input(
         names.POSTGRES_USER: names.SUPERUSER_ROLE,
         names.POSTGRES_INITDB_ARGS: INITDB_ARGS,
         **role_names_environment(),
+        **stop_environment(),
         names.POSTGRES_PASSWORD: superuser_password,
         names.PGPITR_BACKUP_PASSWORD: backup_password,
         names.PGPITR_MONITOR_PASSWORD: monitor_password,

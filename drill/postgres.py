@@ -15,9 +15,11 @@ from drill import processes
 from drill.processes import DrillError
 from drill.state import REPOSITORY_ROOT
 from drill.toolchain import Toolchain
+from pgpitr.container_env import STOP_GRACE_SECONDS
 from pgpitr_runtime import names
 
 ENTRYPOINT = REPOSITORY_ROOT / "docker" / "bin" / names.ENTRYPOINT_SCRIPT
+PRE_STOP = REPOSITORY_ROOT / "docker" / "bin" / names.PRE_STOP_SCRIPT
 
 STARTUP_TIMEOUT = 120.0
 
@@ -94,12 +96,16 @@ def running(base: Path) -> bool:
 
 
 def stop(tools: Toolchain, base: Path, env: Mapping[str, str], mode: str = "fast") -> None:
+    """A planned stop, as Kubernetes stops the pod: the container's preStop hook (the
+    archiving deadline), then a fast shutdown (the image's STOPSIGNAL is SIGINT)."""
     if not running(base):
         return
     paths = instance_paths(base)
     pid = postmaster_pid(base)
+    if names.PGPITR_STOP_ARCHIVE_SECONDS in env:
+        processes.run([str(PRE_STOP)], {**env, names.PGDATA: str(paths["pgdata"])}, check=False, what="pre-stop")
     processes.run(
-        [tools.pg("pg_ctl"), "stop", "-D", str(paths["pgdata"]), "-m", mode, "-w", "-t", "120"],
+        [tools.pg("pg_ctl"), "stop", "-D", str(paths["pgdata"]), "-m", mode, "-w", "-t", str(STOP_GRACE_SECONDS)],
         env,
         check=False,
         what="pg_ctl stop",

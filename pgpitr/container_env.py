@@ -10,6 +10,23 @@ from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
 WAL_FETCH_COMMAND = f"{names.IMAGE_BIN_DIR}/{names.WAL_FETCH_SCRIPT}"
 INITDB_ARGS = "--auth-local=peer --auth-host=scram-sha-256 --data-checksums"
 """initdb as the entrypoint runs it: no trust anywhere, and page checksums on."""
+STOP_ARCHIVE_SECONDS = 90
+"""How long a stopping server goes on archiving (docker/bin/pgpitr-pre-stop): with storage
+answering, every segment is archived well within it; with storage down or hung, the
+stop ends in time and the rest waits in pg_wal for the next start."""
+
+STOP_GRACE_SECONDS = 150
+"""How long a stop may take before the server is killed (the pod's termination grace
+period). The image stops postgres with SIGINT (fast shutdown): a checkpoint, then the
+archiver's last round. A wal-push begun just before the stop may run to its own limit
+(120 s, PGPITR_WALG_SEGMENT_TIMEOUT in docker/bin/pgpitr-lib.sh); every later one ends
+by STOP_ARCHIVE_SECONDS. Killed mid-shutdown, the server would need crash recovery on
+its next start."""
+
+
+def stop_environment() -> dict[str, str]:
+    """What pgpitr-pre-stop reads besides PGDATA."""
+    return {names.PGPITR_STOP_ARCHIVE_SECONDS: str(STOP_ARCHIVE_SECONDS)}
 
 
 def retention_environment(retention: RetentionSettings) -> dict[str, str]:

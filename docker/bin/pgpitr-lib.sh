@@ -35,3 +35,16 @@ pgpitr_walg() {
 	fi
 	return "$status"
 }
+
+# pgpitr_stop_file DATA_DIR: sets `stop_file` to where pgpitr-pre-stop leaves the time by
+# which the server in DATA_DIR must be done archiving, named after its postmaster's pid
+# and start time (postmaster.pid lines 1 and 3): a file left by an earlier server (a pod's
+# /tmp outlives its container; in a container the postmaster is always pid 1) does not
+# apply to this one. Returns 1 when no server runs there. Starts no program (wal-push
+# calls it for every segment).
+pgpitr_stop_file() {
+	local pid _ started
+	{ read -r pid && read -r _ && read -r started; } 2>/dev/null <"$1/postmaster.pid" || return 1
+	# shellcheck disable=SC2034 # the caller reads it
+	stop_file="${TMPDIR:-/tmp}/pgpitr-stop-$UID-$pid-$started"
+}

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from components.image import image_build_args
+from pgpitr.container_env import STOP_ARCHIVE_SECONDS, STOP_GRACE_SECONDS
 from pgpitr.versions import WALG_RELEASES
 from pgpitr_runtime import names
 from tests.requirements import require_program
@@ -29,6 +30,8 @@ def test_there_are_scripts_to_check() -> None:
         names.RECONCILE_ROLES_SCRIPT,
         names.WAL_PUSH_SCRIPT,
         names.WALG_DAEMON_SCRIPT,
+        names.PRE_STOP_SCRIPT,
+        names.WAL_CHAIN_SCRIPT,
     }
 
 
@@ -77,3 +80,19 @@ def test_dockerfile_installs_to_the_shared_paths() -> None:
     assert f"COPY docker/bin/ {names.IMAGE_BIN_DIR}/" in dockerfile
     assert f"USER {names.POSTGRES_UID}:{names.POSTGRES_UID}" in dockerfile
     assert f'ENTRYPOINT ["{names.IMAGE_BIN_DIR}/{names.ENTRYPOINT_SCRIPT}"]' in dockerfile
+
+
+def lib_default(variable: str) -> int:
+    """A time limit's default in docker/bin/pgpitr-lib.sh (`: "${NAME:=N}"`)."""
+    text = (ROOT / "docker" / "bin" / "pgpitr-lib.sh").read_text()
+    found = re.search(rf': "\$\{{{variable}:=(\d+)\}}"', text)
+    assert found, f"{variable} has no default in pgpitr-lib.sh"
+    return int(found.group(1))
+
+
+def test_a_stop_ends_before_the_grace_period() -> None:
+    """A wal-push begun just before the stop runs to its own limit (and 10 s more before
+    SIGKILL); every later one ends by pgpitr-pre-stop's deadline. Both end before the pod
+    is killed, with time left for the shutdown checkpoint's end."""
+    segment_limit = lib_default(names.PGPITR_WALG_SEGMENT_TIMEOUT) + 10
+    assert max(segment_limit, STOP_ARCHIVE_SECONDS) + 15 <= STOP_GRACE_SECONDS

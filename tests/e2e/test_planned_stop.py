@@ -1,0 +1,75 @@
+"""A planned stop loses no commit, even with `archiveTimeout: 3600`: every commit
+acknowledged before a rollout, a drain or a restart for a setting is in the archive by
+the time the server has exited (RPO 0 for planned operations)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from drill import local_stack, postgres
+from drill.local_stack import LocalStack
+from drill.toolchain import Toolchain
+from drill.workload import AckedWriter
+from pgpitr.container_env import STOP_GRACE_SECONDS
+from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
+from tests.e2e.test_faults import counts, restored_acked_ids
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+HOUR = 3600
+
+
+@pytest.fixture(scope="module")
+def hourly(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A drill stack that forces a WAL switch only once an hour."""
+    directory = tmp_path_factory.mktemp("hourly")
+    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    document["config"]["pgpitr:archiveTimeout"] = HOUR
+    stack_file = directory / "Pulumi.hourly.yaml"
+    stack_file.write_text(yaml.safe_dump(document))
+    running = local_stack.up(directory / "stack", str(stack_file))
+    try:
+        yield running
+    finally:
+        local_stack.down(directory / "stack")
+
+
+def test_a_planned_stop_archives_every_acknowledged_commit(hourly: LocalStack) -> None:
+    assert hourly.settings.archive_timeout == HOUR
+    hourly.backup()
+    writer = AckedWriter(hourly.primary_dsn(), interval=0.01)
+    writer.start()
+    try:
+        goal = writer.count() + 300
+        while writer.count() < goal:
+            time.sleep(0.1)
+    finally:
+        writer.stop()
+    with postgres.connect(hourly.primary_dsn()) as conn:
+        row = conn.execute("SELECT last_archived_wal, pg_walfile_name(pg_current_wal_lsn()) FROM pg_stat_archiver")
+        last_archived, current = row.fetchone() or ("", "")
+    assert str(last_archived) < str(current), "the newest commits must still be in an unarchived segment"
+    started = time.monotonic()
+    hourly.stop_primary()
+    stop_seconds = time.monotonic() - started
+    assert not postgres.running(hourly.primary_base)
+    assert stop_seconds < STOP_GRACE_SECONDS
+    # Only what storage holds: the primary is down, the copy reads the archive alone.
+    latest = hourly.restore(RecoveryTarget.parse("latest", None), RecoveryOptions())
+    restored = restored_acked_ids(hourly.state.dsn(latest), writer)
+    acknowledged = set(writer.acknowledged)
+    assert acknowledged <= restored, f"commits not archived at the stop: {sorted(acknowledged - restored)[:10]}"
+    counts(
+        "planned stop, archiveTimeout 3600",
+        acknowledged=len(acknowledged),
+        restored_latest=len(restored),
+        stop_seconds=round(stop_seconds),
+        lost=len(acknowledged - restored),
+    )
+    hourly.remove_restored(latest)
+    hourly.start_primary()
