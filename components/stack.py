@@ -2,6 +2,7 @@
 with many configurations in one process."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -14,9 +15,12 @@ from components.exporter_sidecar import exporter_container, exporter_volume, que
 from components.image import image_reference
 from components.monitoring import Monitoring
 from components.postgres_instance import InstanceSpec, PostgresInstance, RestoreSpec
+from components.previous_deployment import previous_outputs
 from components.verification import Verification, chain_cronjob_name, drill_cronjob_name
 from pgpitr import kubernetes_names as kn
 from pgpitr.container_env import restore_settings_environment
+from pgpitr.deployed import guards
+from pgpitr.deployed.record import OUTPUT_NAME, DeployedSettings
 from pgpitr.iam_policies import PrefixGrant
 from pgpitr.monitoring.alert_rules import rule_groups
 from pgpitr.postgresql_conf import render_postgresql_conf
@@ -39,6 +43,7 @@ class StackOutputs:
     primary_host: pulumi.Output[str]
     restored_host: pulumi.Output[str] | None
     restored_walg_s3_prefix: pulumi.Output[str] | None
+    deployed_settings: dict[str, Any]
 
     def export(self) -> None:
         pulumi.export("bucketName", self.bucket_name)
@@ -50,6 +55,7 @@ class StackOutputs:
         pulumi.export("primaryHost", self.primary_host)
         pulumi.export("restoredHost", self.restored_host)
         pulumi.export("restoredWalgS3Prefix", self.restored_walg_s3_prefix)
+        pulumi.export(OUTPUT_NAME, self.deployed_settings)
 
 
 def archive_prefix(instance: str) -> str:
@@ -65,7 +71,19 @@ def restored_grants(source_prefix: str, own_prefix: str, archive: bool) -> list[
     return grants
 
 
+def refuse_unsafe_changes(settings: StackSettings) -> DeployedSettings:
+    """Stops the program, before it declares anything, when `settings` would strand or
+    lose the archive of the stack as it was last deployed."""
+    deployed = DeployedSettings.of(settings)
+    previous = DeployedSettings.from_output(previous_outputs().get(OUTPUT_NAME))
+    refused = guards.refusals(previous, deployed, pulumi.get_stack())
+    if refused:
+        raise pulumi.RunError("; ".join(refused))
+    return deployed
+
+
 def build(settings: StackSettings) -> StackOutputs:
+    deployed = refuse_unsafe_changes(settings)
     image = image_reference(settings.image, settings.postgres_version, WALG_RELEASES[settings.walg_version])
     namespace = k8s.core.v1.Namespace(
         "namespace",
@@ -195,4 +213,5 @@ def build(settings: StackSettings) -> StackOutputs:
         primary_host=primary.host,
         restored_host=restored_host,
         restored_walg_s3_prefix=pulumi.Output.from_input(restored_prefix_output) if restored_prefix_output else None,
+        deployed_settings=deployed.output(),
     )

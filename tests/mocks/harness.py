@@ -21,6 +21,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.previous_deployment import READ_STACK_OUTPUTS
 from components.stack import StackOutputs, build
 from components.stack_config import load_settings
 from pgpitr.settings.stack_file import read_stack_file
@@ -66,6 +67,8 @@ class Resource:
 @dataclass
 class RecordingMocks(pulumi.runtime.Mocks):
     resources: list[Resource] = field(default_factory=list)
+    previous_outputs: dict[str, Any] = field(default_factory=dict)
+    """What the stack's last deployment exported (components.previous_deployment)."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         raw = dict(args.inputs)
@@ -99,6 +102,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return f"{name}-id", outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == READ_STACK_OUTPUTS:
+            return {"name": args.args["name"], "outputs": self.previous_outputs, "secretOutputNames": []}, []
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if args.token == "aws:index/getRegion:getRegion":
@@ -188,9 +193,11 @@ def run_program(
     secret_keys: list[str] | None = None,
     program: Callable[[], StackOutputs] | None = None,
     stack: str = "dev",
+    previous_outputs: Mapping[str, Any] | None = None,
 ) -> Recorded:
-    """Runs the program with `config` (values as the CLI gives them) and records it."""
-    mocks = RecordingMocks()
+    """Runs the program with `config` (values as the CLI gives them) and records it;
+    `previous_outputs` are the outputs of the deployment before (none: a new stack)."""
+    mocks = RecordingMocks(previous_outputs=dict(previous_outputs or {}))
     pulumi.runtime.set_mocks(mocks, project="pgpitr", stack=stack, preview=False)
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}, secret_keys or []

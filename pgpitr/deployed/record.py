@@ -1,0 +1,55 @@
+"""The settings of a deployment that a later one may not change freely, as a stack output."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pgpitr.settings.bucket import AwsBucketSettings
+from pgpitr.settings.stack import StackSettings
+
+OUTPUT_NAME = "deployedSettings"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class DeployedSettings:
+    """`objectLock` and `bucketName` are the settings (None: off, or a generated name), not
+    what AWS made of them."""
+
+    namespace: str
+    bucket_provider: str
+    bucket_name: str | None
+    object_lock: bool
+    format: int = FORMAT
+
+    @staticmethod
+    def of(settings: StackSettings) -> DeployedSettings:
+        bucket = settings.bucket
+        return DeployedSettings(
+            namespace=settings.namespace,
+            bucket_provider=bucket.provider,
+            bucket_name=bucket.name,
+            object_lock=isinstance(bucket, AwsBucketSettings) and bucket.object_lock is not None,
+        )
+
+    def output(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def from_output(value: Any) -> DeployedSettings | None:
+        """The previous deployment's record; None when there is none (a new stack, one
+        destroyed, or one deployed by a pgpitr that did not export it)."""
+        # Outputs come back as JSON: numbers may be floats, and null values may be dropped.
+        if not isinstance(value, dict) or value.get("format") != FORMAT:
+            return None
+        try:
+            bucket_name = value.get("bucket_name")
+            return DeployedSettings(
+                namespace=str(value["namespace"]),
+                bucket_provider=str(value["bucket_provider"]),
+                bucket_name=None if bucket_name is None else str(bucket_name),
+                object_lock=bool(value.get("object_lock", False)),
+            )
+        except KeyError:
+            return None

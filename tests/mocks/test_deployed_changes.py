@@ -1,0 +1,100 @@
+"""Changes to a deployed stack that would strand or lose its archive stop the program with
+one line, before it declares anything; the rest go through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from pgpitr.deployed.guards import refusals
+from pgpitr.deployed.record import OUTPUT_NAME, DeployedSettings
+from pgpitr.settings import parse_settings
+from tests.mocks import harness
+from tests.mocks.harness import run_program
+
+
+def deployed_outputs(config: dict[str, Any]) -> dict[str, Any]:
+    """What a `pulumi up` of `config` exported."""
+    return run_program(config).outputs
+
+
+def redeploy(before: dict[str, Any], after: dict[str, Any]) -> str | None:
+    """The refusal `pulumi up` of `after` on a stack deployed with `before`, or None."""
+    previous = {OUTPUT_NAME: deployed_outputs(before)["deployed_settings"]}
+    try:
+        run_program(after, previous_outputs=previous)
+    except pulumi.RunError as error:
+        return str(error)
+    return None
+
+
+def test_the_record_is_exported_and_read_back(dev_config: dict[str, Any]) -> None:
+    exported = deployed_outputs(dev_config)["deployed_settings"]
+    assert DeployedSettings.from_output(exported) == DeployedSettings.of(parse_settings(dev_config))
+
+
+def test_an_unchanged_or_ordinary_change_goes_through(dev_config: dict[str, Any]) -> None:
+    assert redeploy(dev_config, dev_config) is None
+    changed = {**dev_config, "pgpitr:archiveTimeout": 120, "pgpitr:storage": {"size": "80Gi"}}
+    assert redeploy(dev_config, changed) is None
+
+
+def test_a_namespace_change_is_refused_in_one_line(dev_config: dict[str, Any]) -> None:
+    refusal = redeploy(dev_config, {**dev_config, "pgpitr:namespace": "db2"})
+    assert refusal is not None and "\n" not in refusal
+    assert refusal.startswith("invalid stack config: pgpitr:namespace: cannot change on a deployed stack")
+    assert "database -> db2" in refusal and "pulumi destroy" in refusal
+
+
+def test_nothing_is_declared_before_the_refusal(dev_config: dict[str, Any]) -> None:
+    previous = {OUTPUT_NAME: deployed_outputs(dev_config)["deployed_settings"]}
+    mocks_seen: list[str] = []
+    original = harness.RecordingMocks.new_resource
+
+    def counting(self: harness.RecordingMocks, args: Any) -> Any:
+        mocks_seen.append(args.typ)
+        return original(self, args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(harness.RecordingMocks, "new_resource", counting)
+        with pytest.raises(pulumi.RunError):
+            run_program({**dev_config, "pgpitr:namespace": "db2"}, previous_outputs=previous)
+    assert mocks_seen == []
+
+
+@pytest.mark.parametrize(
+    ("bucket", "key"),
+    [
+        ({"name": "my-own-bucket"}, "bucket.name"),
+        (
+            {
+                "provider": "s3Compatible",
+                "endpoint": "https://s3.internal",
+                "name": "other-store",
+                "credentialsSecret": {"name": "s"},
+            },
+            "bucket.provider",
+        ),
+        ({"objectLock": {"mode": "GOVERNANCE", "days": 30}}, "bucket.objectLock"),
+    ],
+)
+def test_moving_the_archive_or_replacing_its_bucket_is_refused(
+    dev_config: dict[str, Any], bucket: dict[str, Any], key: str
+) -> None:
+    after = {**dev_config, "pgpitr:bucket": bucket}
+    if bucket.get("provider") == "s3Compatible":
+        after.pop("pgpitr:identity", None)
+    refusal = redeploy(dev_config, after)
+    assert refusal is not None and refusal.startswith(f"invalid stack config: pgpitr:{key}: cannot")
+
+
+def test_object_lock_mode_and_days_may_change() -> None:
+    locked = DeployedSettings("database", "aws", None, True)
+    assert refusals(locked, DeployedSettings("database", "aws", None, True), "dev") == []
+
+
+def test_a_new_or_destroyed_stack_has_no_record() -> None:
+    assert DeployedSettings.from_output(None) is None
+    assert DeployedSettings.from_output({"format": 999}) is None
