@@ -11,21 +11,22 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 
-from pgpitr_runtime import names
+from pgpitr_runtime import kube_events, names
+from pgpitr_runtime.archive_commands import COMMANDS as ARCHIVE_COMMANDS
+from pgpitr_runtime.archive_commands import COMMANDS_WITH_ARGUMENT
 from pgpitr_runtime.backups import AUTO, BackupChoiceError, choose_backup, parse_backup_list
-from pgpitr_runtime.key_check import classify_fetch, key_configured, problem_line
+from pgpitr_runtime.key_check import classify_fetch, key_configured, problem_line, walg_reason
 from pgpitr_runtime.recovery import (
     RecoveryInputError,
     RecoveryOptions,
     RecoveryTarget,
     check_action_applies,
-    parse_time,
     recovery_settings,
     render_settings,
 )
-from pgpitr_runtime.retention import RetentionPolicy, plan_retention
+from pgpitr_runtime.retention import RetentionPolicy, evaluation_time, plan_retention
+from pgpitr_runtime.wal_chain import listed_segments as newest_segments
 from pgpitr_runtime.wal_chain import parse_wal_verify
 
 USAGE_ERROR = 2
@@ -98,9 +99,7 @@ def cmd_retention_plan(env: Mapping[str, str]) -> str:
         full_backups=int(_require(env, names.PGPITR_RETENTION_FULL_BACKUPS)),
         days=int(_require(env, names.PGPITR_RETENTION_DAYS)),
     )
-    as_of = env.get(names.PGPITR_RETENTION_AS_OF)
-    now = parse_time(as_of) if as_of else datetime.now(UTC)
-    plan = plan_retention(parse_backup_list(sys.stdin.read()), policy, now)
+    plan = plan_retention(parse_backup_list(sys.stdin.read()), policy, evaluation_time(env))
     kept = plan.keep_from.name if plan.keep_from else "all"
     print(f"retention: keeping {kept} and newer ({plan.reason})", file=sys.stderr)
     return "\n".join(plan.delete_args)
@@ -143,12 +142,50 @@ def cmd_key_check(env: Mapping[str, str]) -> str:
         status,
         backup=_require(env, names.PGPITR_KEY_CHECK_BACKUP),
         segment=_require(env, names.PGPITR_KEY_CHECK_SEGMENT),
-        source=env.get(names.PGPITR_SOURCE_WALG_PREFIX, ""),
+        source=env.get(names.WALG_S3_PREFIX, ""),
         has_key=key_configured(env),
     )
     if problem is not None:
         raise ProblemFoundError(problem)
     return ""
+
+
+def cmd_key_verdict(env: Mapping[str, str]) -> str:
+    """Like key-check, but only the verdict's kind: ok, key, storage, missing or other."""
+    raw_status = _require(env, names.PGPITR_KEY_CHECK_STATUS)
+    if not raw_status.isdigit():
+        raise RecoveryInputError(f"{names.PGPITR_KEY_CHECK_STATUS} must be an exit status, got {raw_status!r}")
+    verdict = classify_fetch(int(raw_status), sys.stdin.read())
+    return f"{verdict.kind} {verdict.reason}".strip()
+
+
+def cmd_newest_backup_segment(env: Mapping[str, str]) -> str:
+    """The first WAL segment of the newest backup in the listing on stdin (exit 2: none)."""
+    backups = parse_backup_list(sys.stdin.read())
+    if not backups:
+        raise BackupChoiceError("no base backup here")
+    return backups[-1].start_segment
+
+
+def cmd_newest_listed_segment(env: Mapping[str, str]) -> str:
+    """The newest WAL segment in `wal-g st ls wal_005/`'s table on stdin (exit 2: none)."""
+    found = sorted(newest_segments(sys.stdin.read()))
+    if not found:
+        raise BackupChoiceError("no WAL segment here")
+    return found[-1]
+
+
+def cmd_walg_error(env: Mapping[str, str]) -> str:
+    """The last error WAL-G printed (its stderr on stdin), on one line."""
+    return walg_reason(sys.stdin.read())
+
+
+def cmd_kube_event(env: Mapping[str, str]) -> str:
+    """Posts a Kubernetes Event about this pod (message on stdin); says what happened."""
+    message = sys.stdin.read().strip()
+    return kube_events.post(
+        _require(env, names.PGPITR_EVENT_REASON), message, env.get(names.PGPITR_EVENT_TYPE) or "Normal", env
+    )
 
 
 def cmd_newest_backup(env: Mapping[str, str]) -> str:
@@ -166,16 +203,27 @@ COMMANDS: dict[str, Callable[[Mapping[str, str]], str]] = {
     "newest-backup": cmd_newest_backup,
     "backup-segment": cmd_backup_segment,
     "key-check": cmd_key_check,
+    "key-verdict": cmd_key_verdict,
+    "kube-event": cmd_kube_event,
+    "walg-error": cmd_walg_error,
+    "newest-backup-segment": cmd_newest_backup_segment,
+    "newest-listed-segment": cmd_newest_listed_segment,
     "wal-chain-report": cmd_wal_chain_report,
+    **ARCHIVE_COMMANDS,
 }
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1 or argv[0] not in COMMANDS:
-        print(f"usage: python3 -m pgpitr_runtime {{{'|'.join(COMMANDS)}}}", file=sys.stderr)
+    known = (len(argv) == 1 and argv[0] in COMMANDS) or (len(argv) == 2 and argv[0] in COMMANDS_WITH_ARGUMENT)
+    if not known:
+        usage = "|".join([*COMMANDS, *(f"{name} ARG" for name in COMMANDS_WITH_ARGUMENT)])
+        print(f"usage: python3 -m pgpitr_runtime {{{usage}}}", file=sys.stderr)
         return USAGE_ERROR
     try:
-        output = COMMANDS[argv[0]](os.environ)
+        if len(argv) == 2:
+            output = COMMANDS_WITH_ARGUMENT[argv[0]](os.environ, argv[1])
+        else:
+            output = COMMANDS[argv[0]](os.environ)
     except CheckFailedError as failure:
         print(failure.report)
         print(f"pgpitr: {failure}", file=sys.stderr)

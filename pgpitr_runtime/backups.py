@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -33,6 +34,8 @@ class Backup:
     permanent: bool = False
     wal_file_name: str = ""
     """The WAL segment the backup starts in (WAL-G's `wal_file_name`)."""
+    system_identifier: str = ""
+    """The database it is a backup of (WAL-G's `system_identifier`; empty if not recorded)."""
 
     @property
     def is_full(self) -> bool:
@@ -84,6 +87,7 @@ def parse_backup_list(text: str) -> list[Backup]:
                 finish_lsn=int(row["finish_lsn"]),
                 permanent=bool(row.get("is_permanent", False)),
                 wal_file_name=str(row.get("wal_file_name") or ""),
+                system_identifier=str(row.get("system_identifier") or ""),
             )
         )
     return sorted(backups, key=lambda b: b.sort_key)
@@ -137,3 +141,14 @@ def choose_backup(backups: list[Backup], target: RecoveryTarget, requested: str 
                 f" ({oldest.name}, ends at {format_lsn(oldest.finish_lsn)})"
             )
     return eligible[-1]
+
+
+def choose_across(
+    listings: Mapping[int, list[Backup]], target: RecoveryTarget, requested: str = AUTO
+) -> tuple[int, Backup]:
+    """`choose_backup` over every location of an archive (their backups are one
+    database's, in order); returns the chosen backup's location with it."""
+    backups = [backup for number in sorted(listings) for backup in listings[number]]
+    chosen = choose_backup(backups, target, requested)
+    number = next(number for number in sorted(listings) if chosen in listings[number])
+    return number, chosen

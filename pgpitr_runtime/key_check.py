@@ -119,7 +119,8 @@ def classify_fetch(status: int, stderr: str) -> FetchVerdict:
 
 
 def key_configured(env: Mapping[str, str]) -> bool:
-    return any(env.get(name) for name in (names.WALG_LIBSODIUM_KEY, names.WALG_PGP_KEY))
+    keys = (names.WALG_LIBSODIUM_KEY, names.WALG_LIBSODIUM_KEY_PATH, names.WALG_PGP_KEY, names.WALG_PGP_KEY_PATH)
+    return any(env.get(name) for name in keys)
 
 
 def problem_line(

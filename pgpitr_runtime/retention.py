@@ -13,10 +13,13 @@ Everything older than it, with the WAL before it, goes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from pgpitr_runtime import names
 from pgpitr_runtime.backups import Backup
+from pgpitr_runtime.recovery import parse_time
 
 
 @dataclass(frozen=True)
@@ -61,3 +64,48 @@ def plan_retention(backups: list[Backup], policy: RetentionPolicy, now: datetime
     if all(b.sort_key >= keep.sort_key for b in backups):
         return RetentionPlan(keep, reason + "; nothing older to delete", ())
     return RetentionPlan(keep, reason, args)
+
+
+@dataclass(frozen=True)
+class LocationDeletion:
+    """One `wal-g delete` in one location of an archive (pgpitr_runtime.archive)."""
+
+    location: int
+    args: tuple[str, ...]
+    reason: str
+
+
+def plan_archive_retention(
+    listings: Mapping[int, list[Backup]], policy: RetentionPolicy, now: datetime
+) -> tuple[RetentionPlan, list[LocationDeletion]]:
+    """Retention over every location of an archive, as if their backups were one list
+    (they are one database's, in order): in the location of the oldest backup kept,
+    everything older than it; every earlier location entirely, since what it holds is
+    older still, unless it holds a permanent backup (`wal-g backup-mark`), which is kept
+    with its location."""
+    backups = [backup for number in sorted(listings) for backup in listings[number]]
+    plan = plan_retention(backups, policy, now)
+    keep = plan.keep_from
+    if keep is None or not plan.delete_args:
+        return plan, []
+    kept_in = next(number for number in sorted(listings) if keep in listings[number])
+    deletions = []
+    for number in sorted(listings):
+        if number < kept_in:
+            pinned = [backup.name for backup in listings[number] if backup.permanent]
+            if pinned:
+                continue
+            deletions.append(
+                LocationDeletion(
+                    number, ("everything", "--confirm"), f"all of it is older than {keep.name} (location {kept_in})"
+                )
+            )
+        elif number == kept_in:
+            deletions.append(LocationDeletion(number, ("before", "FIND_FULL", keep.name, "--confirm"), plan.reason))
+    return plan, deletions
+
+
+def evaluation_time(env: Mapping[str, str]) -> datetime:
+    """Now, or PGPITR_RETENTION_AS_OF (drills and tests evaluate retention at another time)."""
+    as_of = env.get(names.PGPITR_RETENTION_AS_OF)
+    return parse_time(as_of) if as_of else datetime.now(UTC)

@@ -107,3 +107,16 @@ def parse_wal_verify(text: str, last_archived_wal: str | None = None) -> ChainRe
             else:
                 report.arriving.append(found)
     return report
+
+
+def listed_segments(listing: str) -> set[str]:
+    """WAL segment names among the objects of a `wal-g st ls` table (its last column is
+    an object's name, compressed: 000000010000000000000003.lz4; history and partial files
+    are not segments)."""
+    found = set()
+    for line in listing.splitlines():
+        for column in line.split():
+            name = column.rsplit("/", 1)[-1]
+            if SEGMENT_NAME.match(name.split(".", 1)[0]) and ".partial" not in name:
+                found.add(name.split(".", 1)[0])
+    return found

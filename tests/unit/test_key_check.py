@@ -206,7 +206,7 @@ def check_env(status: int, **extra: str) -> dict[str, str]:
         names.PGPITR_KEY_CHECK_STATUS: str(status),
         names.PGPITR_KEY_CHECK_BACKUP: BACKUP,
         names.PGPITR_KEY_CHECK_SEGMENT: SEGMENT,
-        names.PGPITR_SOURCE_WALG_PREFIX: SOURCE,
+        names.WALG_S3_PREFIX: SOURCE,
         **extra,
     }
 
