@@ -58,6 +58,9 @@ class BenchPrimary:
         env = {
             **environment.base_env(self.tools),
             **environment.storage_env(state, self.settings),
+            # The scripts find WAL-G's prefix from the archive (its first location);
+            # the benchmark's own wal-g calls use it directly.
+            names.PGPITR_ARCHIVE: f"s3://{BUCKET}/{prefix}",
             names.WALG_S3_PREFIX: f"s3://{BUCKET}/{prefix}",
         }
         if compression is not None:

@@ -43,7 +43,7 @@ def walg_restore(primary: BenchPrimary, base: Path, target_time: str) -> Restore
     env = {
         **primary.restored_env(pgdata),
         **walg,
-        names.PGPITR_SOURCE_WALG_PREFIX: walg[names.WALG_S3_PREFIX],
+        names.PGPITR_SOURCE_ARCHIVE: walg[names.PGPITR_ARCHIVE],
         **recovery,
     }
     script = str(environment.SCRIPTS_DIR / names.RESTORE_SCRIPT)

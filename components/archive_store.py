@@ -44,8 +44,9 @@ class StorageAccess:
     role_arn: pulumi.Output[str] | None = None
 
     @property
-    def walg_prefix(self) -> pulumi.Input[str]:
-        return self.walg_env[names.WALG_S3_PREFIX]
+    def archive(self) -> pulumi.Input[str]:
+        """The archive (PGPITR_ARCHIVE): its first location, and its manifest's name."""
+        return self.walg_env[names.PGPITR_ARCHIVE]
 
 
 class ArchiveStore(Protocol):

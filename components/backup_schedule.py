@@ -1,11 +1,14 @@
-"""The base-backup CronJob: WAL-G in remote mode, then retention."""
+"""The base-backup CronJobs: WAL-G in remote mode, then retention; on the schedule, and a
+catch-up that backs up within minutes whenever the archive's current location has no
+backup of the primary's timeline yet."""
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.archive_store import StorageAccess
+from components.backup_encryption import KeyDelivery
 from components.database_credentials import DatabaseCredentials
-from components.pod_parts import EnvVar, container_security_context, plain_env, scratch_mounts
+from components.pod_parts import container_security_context, plain_env, scratch_mounts
 from components.scheduled_job import scheduled_job
 from pgpitr import kubernetes_names as kn
 from pgpitr.container_env import retention_environment
@@ -14,6 +17,9 @@ from pgpitr_runtime import names
 
 JOB_DEADLINE_SECONDS = 6 * 3600
 """A backup still running after this is stuck; failing it makes the alert fire."""
+CATCH_UP_SCHEDULE = "*/5 * * * *"
+"""How soon a base backup follows a first deploy, a new archive location (an encryption
+change) or a promotion after the database came back from its archive."""
 
 
 class BackupSchedule(pulumi.ComponentResource):
@@ -28,13 +34,14 @@ class BackupSchedule(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
+        catch_up_name: str,
         namespace: pulumi.Input[str],
         image: pulumi.Input[str],
         primary_host: pulumi.Input[str],
         settings: BackupSettings,
         archive: StorageAccess,
         passwords: DatabaseCredentials,
-        extra_secret_env: list[EnvVar],
+        keys: KeyDelivery,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pgpitr:index:BackupSchedule", name, None, opts)
@@ -52,30 +59,43 @@ class BackupSchedule(pulumi.ComponentResource):
                 **retention_environment(settings.retention),
             }
         )
-        env += [passwords.env(names.PGPASSWORD, kn.BACKUP_PASSWORD_KEY), *archive.secret_env, *extra_secret_env]
-        container = k8s.core.v1.ContainerArgs(
-            name="backup",
-            image=image,
-            command=[f"{names.IMAGE_BIN_DIR}/{names.BACKUP_SCRIPT}"],
-            env=env,
-            resources=k8s.core.v1.ResourceRequirementsArgs(
-                requests={"cpu": "250m", "memory": "256Mi"},
-                limits={"cpu": "2", "memory": "1Gi"},
+        env += [passwords.env(names.PGPASSWORD, kn.BACKUP_PASSWORD_KEY), *archive.secret_env, *keys.env]
+
+        def container(extra: dict[str, str]) -> k8s.core.v1.ContainerArgs:
+            return k8s.core.v1.ContainerArgs(
+                name="backup",
+                image=image,
+                command=[f"{names.IMAGE_BIN_DIR}/{names.BACKUP_SCRIPT}"],
+                env=env + plain_env(extra),
+                resources=k8s.core.v1.ResourceRequirementsArgs(
+                    requests={"cpu": "250m", "memory": "256Mi"},
+                    limits={"cpu": "2", "memory": "1Gi"},
+                ),
+                security_context=container_security_context(),
+                volume_mounts=[*scratch_mounts(), *archive.mounts, *keys.mounts],
+            )
+
+        for resource, job, schedule, time_zone, extra in (
+            (f"{name}-cronjob", name, settings.schedule, settings.time_zone, {}),
+            (
+                f"{name}-catch-up-cronjob",
+                catch_up_name,
+                CATCH_UP_SCHEDULE,
+                "Etc/UTC",
+                {names.PGPITR_BACKUP_WHEN_MISSING: "true"},
             ),
-            security_context=container_security_context(),
-            volume_mounts=[*scratch_mounts(), *archive.mounts],
-        )
-        scheduled_job(
-            f"{name}-cronjob",
-            name,
-            namespace,
-            settings.schedule,
-            settings.time_zone,
-            container,
-            archive.service_account,
-            labels,
-            JOB_DEADLINE_SECONDS,
-            pulumi.ResourceOptions(parent=self),
-            volumes=archive.volumes,
-        )
+        ):
+            scheduled_job(
+                resource,
+                job,
+                namespace,
+                schedule,
+                time_zone,
+                container(extra),
+                archive.service_account,
+                labels,
+                JOB_DEADLINE_SECONDS,
+                pulumi.ResourceOptions(parent=self),
+                volumes=[*archive.volumes, *keys.volumes],
+            )
         self.register_outputs({})

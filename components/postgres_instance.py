@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.archive_store import StorageAccess
+from components.backup_encryption import KeyDelivery
 from components.database_credentials import DatabaseCredentials
 from components.pod_parts import (
     EnvVar,
@@ -20,7 +21,13 @@ from components.pod_parts import (
     scratch_volumes,
 )
 from pgpitr import kubernetes_names as kn
-from pgpitr.container_env import INITDB_ARGS, STOP_GRACE_SECONDS, role_names_environment, stop_environment
+from pgpitr.container_env import (
+    INITDB_ARGS,
+    STOP_GRACE_SECONDS,
+    restore_digest,
+    role_names_environment,
+    stop_environment,
+)
 from pgpitr.settings.database import ResourceSettings, StorageSettings
 from pgpitr_runtime import names
 
@@ -31,9 +38,13 @@ CONFIG_PATH = f"{names.IMAGE_CONFIG_DIR}/{names.POSTGRESQL_CONF_FILE}"
 class RestoreSpec:
     """What makes an instance a restored copy: where its data comes from and the target."""
 
-    source_walg_prefix: pulumi.Input[str]
+    source_archive: pulumi.Input[str]
     recovery_env: dict[str, str]
     target_summary: str
+
+    @property
+    def digest(self) -> str:
+        return restore_digest(self.target_summary)
 
 
 @dataclass(frozen=True)
@@ -45,8 +56,8 @@ class InstanceSpec:
     archive: StorageAccess
     """WAL-G's access to this instance's archive prefix (and, restored, the source's)."""
     passwords: DatabaseCredentials
-    extra_secret_env: list[EnvVar]
-    """Other secrets WAL-G needs (the backup encryption key)."""
+    keys: KeyDelivery
+    """The backup encryption keys WAL-G needs."""
     storage: StorageSettings
     resources: ResourceSettings
     restore: RestoreSpec | None = None
@@ -56,12 +67,10 @@ class InstanceSpec:
 
     @property
     def data_claim(self) -> str:
-        """The volume claim's name; a restored instance's changes with its target, so a new
-        target gets a new, empty volume (and a new restore) instead of the old data."""
+        """The volume claim's name; a restored instance's changes with its target."""
         if self.restore is None:
             return kn.DATA_VOLUME
-        digest = hashlib.sha256(self.restore.target_summary.encode()).hexdigest()[:8]
-        return f"{kn.DATA_VOLUME}-{digest}"
+        return f"{kn.DATA_VOLUME}-{self.restore.digest}"
 
 
 def pg_isready_probe(period: int, failures: int, timeout: int = 5) -> k8s.core.v1.ProbeArgs:
@@ -101,18 +110,28 @@ def server_env(spec: InstanceSpec) -> list[EnvVar]:
     ]
     env += plain_env(spec.archive.walg_env)
     if spec.restore is not None:
-        env += plain_env({names.PGPITR_SOURCE_WALG_PREFIX: spec.restore.source_walg_prefix})
+        env += plain_env({names.PGPITR_SOURCE_ARCHIVE: spec.restore.source_archive})
     return env + walg_secret_env(spec)
 
 
 def walg_secret_env(spec: InstanceSpec) -> list[EnvVar]:
-    return spec.archive.secret_env + spec.extra_secret_env
+    return spec.archive.secret_env + spec.keys.env
+
+
+def walg_mounts(spec: InstanceSpec) -> list[k8s.core.v1.VolumeMountArgs]:
+    """The data volume, the scratch places, and what WAL-G reads: the store's CA, the keys."""
+    return [
+        k8s.core.v1.VolumeMountArgs(name=spec.data_claim, mount_path=names.IMAGE_DATA_MOUNT),
+        *scratch_mounts(),
+        *spec.archive.mounts,
+        *spec.keys.mounts,
+    ]
 
 
 def restore_init_container(spec: InstanceSpec, restore: RestoreSpec) -> k8s.core.v1.ContainerArgs:
     env = plain_env({names.PGDATA: names.IMAGE_PGDATA})
     env += plain_env(spec.archive.walg_env)
-    env += plain_env({names.PGPITR_SOURCE_WALG_PREFIX: restore.source_walg_prefix, **restore.recovery_env})
+    env += plain_env({names.PGPITR_SOURCE_ARCHIVE: restore.source_archive, **restore.recovery_env})
     return k8s.core.v1.ContainerArgs(
         name="restore",
         image=spec.image,
@@ -120,11 +139,94 @@ def restore_init_container(spec: InstanceSpec, restore: RestoreSpec) -> k8s.core
         env=env + walg_secret_env(spec),
         resources=resource_requirements(spec.resources),
         security_context=container_security_context(),
+        volume_mounts=walg_mounts(spec),
+    )
+
+
+API_ACCESS_VOLUME = "kubernetes-api"
+API_ACCESS_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+API_TOKEN_SECONDS = 3600
+
+
+def api_access_volume() -> k8s.core.v1.VolumeArgs:
+    """A service account token for the bootstrap container alone (the pod mounts none),
+    laid out where clients look for one: token, ca.crt, namespace."""
+    return k8s.core.v1.VolumeArgs(
+        name=API_ACCESS_VOLUME,
+        projected=k8s.core.v1.ProjectedVolumeSourceArgs(
+            sources=[
+                k8s.core.v1.VolumeProjectionArgs(
+                    service_account_token=k8s.core.v1.ServiceAccountTokenProjectionArgs(
+                        path="token", expiration_seconds=API_TOKEN_SECONDS
+                    )
+                ),
+                k8s.core.v1.VolumeProjectionArgs(
+                    config_map=k8s.core.v1.ConfigMapProjectionArgs(
+                        name="kube-root-ca.crt", items=[k8s.core.v1.KeyToPathArgs(key="ca.crt", path="ca.crt")]
+                    )
+                ),
+                k8s.core.v1.VolumeProjectionArgs(
+                    downward_api=k8s.core.v1.DownwardAPIProjectionArgs(
+                        items=[
+                            k8s.core.v1.DownwardAPIVolumeFileArgs(
+                                path="namespace",
+                                field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="metadata.namespace"),
+                            )
+                        ]
+                    )
+                ),
+            ]
+        ),
+    )
+
+
+def pod_field_env(variable: str, field_path: str) -> EnvVar:
+    return EnvVar(
+        name=variable,
+        value_from=k8s.core.v1.EnvVarSourceArgs(field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path=field_path)),
+    )
+
+
+def bootstrap_init_container(spec: InstanceSpec) -> k8s.core.v1.ContainerArgs:
+    """The primary's volume made ready before postgres starts: initialised, or brought back
+    from its archive when it is empty and the archive holds the database (no probe runs
+    during an init container, however long the restore takes), and where it archives
+    settled (docker/bin/pgpitr-bootstrap)."""
+    env = server_env(spec)
+    env += plain_env({names.PGPITR_EMPTY_VOLUME: spec.storage.empty_volume})
+    env += [pod_field_env(names.PGPITR_POD_NAME, "metadata.name"), pod_field_env(names.PGPITR_POD_UID, "metadata.uid")]
+    return k8s.core.v1.ContainerArgs(
+        name="bootstrap",
+        image=spec.image,
+        command=[f"{names.IMAGE_BIN_DIR}/{names.BOOTSTRAP_SCRIPT}"],
+        env=env,
+        resources=resource_requirements(spec.resources),
+        security_context=container_security_context(),
+        termination_message_policy="FallbackToLogsOnError",
         volume_mounts=[
-            k8s.core.v1.VolumeMountArgs(name=spec.data_claim, mount_path=names.IMAGE_DATA_MOUNT),
-            *scratch_mounts(),
-            *spec.archive.mounts,
+            *walg_mounts(spec),
+            k8s.core.v1.VolumeMountArgs(name=API_ACCESS_VOLUME, mount_path=API_ACCESS_DIR, read_only=True),
         ],
+    )
+
+
+def event_reporter_role(spec: InstanceSpec, labels: dict[str, str], opts: pulumi.ResourceOptions) -> None:
+    """The primary's service account may create Events in its namespace, and nothing else."""
+    name = f"{spec.name}-events"
+    role = k8s.rbac.v1.Role(
+        f"{name}-role",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=spec.namespace, labels=labels),
+        rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["events"], verbs=["create"])],
+        opts=opts,
+    )
+    k8s.rbac.v1.RoleBinding(
+        f"{name}-binding",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=spec.namespace, labels=labels),
+        role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=role.metadata.name),
+        subjects=[
+            k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=spec.archive.service_account, namespace=spec.namespace)
+        ],
+        opts=opts,
     )
 
 
@@ -151,10 +253,8 @@ def postgres_container(spec: InstanceSpec) -> k8s.core.v1.ContainerArgs:
         readiness_probe=pg_isready_probe(period=10, failures=3),
         liveness_probe=pg_isready_probe(period=15, failures=6),
         volume_mounts=[
-            k8s.core.v1.VolumeMountArgs(name=spec.data_claim, mount_path=names.IMAGE_DATA_MOUNT),
+            *walg_mounts(spec),
             k8s.core.v1.VolumeMountArgs(name=kn.CONFIG_VOLUME, mount_path=names.IMAGE_CONFIG_DIR, read_only=True),
-            *scratch_mounts(),
-            *spec.archive.mounts,
         ],
     )
 
@@ -204,9 +304,14 @@ class PostgresInstance(pulumi.ComponentResource):
 
         annotations = {"pgpitr.io/config-sha256": hashlib.sha256(spec.postgresql_conf.encode()).hexdigest()}
         init_containers = []
+        pod_volumes = [*scratch_volumes(), *spec.archive.volumes, *spec.keys.volumes, *spec.extra_volumes]
         if spec.restore is not None:
             annotations[kn.RESTORE_TARGET_ANNOTATION] = spec.restore.target_summary
             init_containers.append(restore_init_container(spec, spec.restore))
+        else:
+            init_containers.append(bootstrap_init_container(spec))
+            pod_volumes.append(api_access_volume())
+            event_reporter_role(spec, labels, child)
         statefulset_metadata_annotations = (
             {kn.RESTORE_TARGET_ANNOTATION: spec.restore.target_summary} if spec.restore else None
         )
@@ -241,9 +346,7 @@ class PostgresInstance(pulumi.ComponentResource):
                                 name=kn.CONFIG_VOLUME,
                                 config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config.metadata.name),
                             ),
-                            *scratch_volumes(),
-                            *spec.archive.volumes,
-                            *spec.extra_volumes,
+                            *pod_volumes,
                         ],
                     ),
                 ),

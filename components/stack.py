@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.archive_store import archive_store
-from components.backup_encryption import BackupEncryptionKey, encryption_env
+from components.backup_encryption import BackupEncryptionKey, generates_key, key_delivery
 from components.backup_schedule import BackupSchedule
 from components.database_credentials import DatabaseCredentials
 from components.exporter_sidecar import exporter_container, exporter_volume, queries_config_map
@@ -18,18 +18,20 @@ from components.postgres_instance import InstanceSpec, PostgresInstance, Restore
 from components.previous_deployment import previous_outputs
 from components.verification import Verification, chain_cronjob_name, drill_cronjob_name
 from pgpitr import kubernetes_names as kn
-from pgpitr.container_env import restore_settings_environment
+from pgpitr.container_env import restore_settings_environment, restore_target_summary, restored_archive_path
 from pgpitr.deployed import guards
 from pgpitr.deployed.record import OUTPUT_NAME, DeployedSettings
-from pgpitr.iam_policies import PrefixGrant
+from pgpitr.iam_policies import Access, PrefixGrant
 from pgpitr.monitoring.alert_rules import rule_groups
 from pgpitr.postgresql_conf import render_postgresql_conf
 from pgpitr.settings import StackSettings
 from pgpitr.settings.stack import PRIMARY_NAME
 from pgpitr.versions import WALG_RELEASES
+from pgpitr_runtime.archive import LOCATIONS_SUFFIX
 
-RESTORED_STARTUP_SECONDS = 24 * 3600
-"""Replaying a day of WAL can take hours; the startup probe must not kill it."""
+STARTUP_SECONDS = 24 * 3600
+"""Replaying a day of WAL can take hours (a restored copy; a primary brought back from its
+archive, or recovering after a crash): the startup probe must not kill it."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,16 @@ def archive_prefix(instance: str) -> str:
     return f"{pulumi.get_stack()}/{instance}"
 
 
+def archive_grants(prefix: str, access: Access) -> list[PrefixGrant]:
+    """An archive is its first location and, beside it, its manifest and later locations
+    (pgpitr_runtime/archive.py)."""
+    return [PrefixGrant(prefix, access), PrefixGrant(f"{prefix}{LOCATIONS_SUFFIX}", access)]
+
+
 def restored_grants(source_prefix: str, own_prefix: str, archive: bool) -> list[PrefixGrant]:
-    """The restored copy reads the source archive and never writes there."""
-    grants = [PrefixGrant(source_prefix, "read")]
+    """The restored copy reads the source archive and never writes there; with
+    `restore.archive` it writes under `own_prefix`, an archive per target."""
+    grants = archive_grants(source_prefix, "read")
     if archive:
         grants.append(PrefixGrant(own_prefix, "read-write"))
     return grants
@@ -99,10 +108,9 @@ def build(settings: StackSettings) -> StackOutputs:
     ns = namespace.metadata.name
     store = archive_store(settings, ns)
     passwords = DatabaseCredentials("postgres-credentials", ns, settings.credentials)
-    encryption = settings.backup.encryption
-    if encryption is not None and encryption.method == "libsodium" and encryption.existing_secret is None:
+    if generates_key(settings.backup):
         BackupEncryptionKey("backup-encryption", ns)
-    walg_secrets = encryption_env(encryption)
+    keys = key_delivery(settings.backup)
     sidecars: list[k8s.core.v1.ContainerArgs] = []
     sidecar_volumes: list[k8s.core.v1.VolumeArgs] = []
     if settings.monitoring.enabled:
@@ -113,7 +121,7 @@ def build(settings: StackSettings) -> StackOutputs:
         )
 
     primary_prefix = archive_prefix(PRIMARY_NAME)
-    primary_access = store.access(PRIMARY_NAME, primary_prefix, [PrefixGrant(primary_prefix, "read-write")])
+    primary_access = store.access(PRIMARY_NAME, primary_prefix, archive_grants(primary_prefix, "read-write"))
     primary = PostgresInstance(
         InstanceSpec(
             name=PRIMARY_NAME,
@@ -122,22 +130,24 @@ def build(settings: StackSettings) -> StackOutputs:
             postgresql_conf=render_postgresql_conf(settings.archive_timeout, settings.postgresql.root),
             archive=primary_access,
             passwords=passwords,
-            extra_secret_env=walg_secrets,
+            keys=keys,
             storage=settings.storage,
             resources=settings.resources,
+            startup_seconds=STARTUP_SECONDS,
             extra_containers=sidecars,
             extra_volumes=sidecar_volumes,
         )
     )
     BackupSchedule(
         kn.backup_cronjob(PRIMARY_NAME),
+        kn.catch_up_backup_cronjob(PRIMARY_NAME),
         namespace=ns,
         image=image,
         primary_host=primary.host,
         settings=settings.backup,
         archive=primary_access,
         passwords=passwords,
-        extra_secret_env=walg_secrets,
+        keys=keys,
     )
 
     verify = settings.verify
@@ -149,9 +159,9 @@ def build(settings: StackSettings) -> StackOutputs:
             image=image,
             primary=PRIMARY_NAME,
             primary_host=primary.host,
-            archive=store.access(f"{PRIMARY_NAME}-verify", primary_prefix, [PrefixGrant(primary_prefix, "read")]),
+            archive=store.access(f"{PRIMARY_NAME}-verify", primary_prefix, archive_grants(primary_prefix, "read")),
             passwords=passwords,
-            extra_secret_env=walg_secrets,
+            keys=keys,
         )
     if verify.storage.enabled:
         store.watch(verify.storage)
@@ -161,6 +171,7 @@ def build(settings: StackSettings) -> StackOutputs:
             settings.namespace,
             PRIMARY_NAME,
             kn.backup_cronjob(PRIMARY_NAME),
+            kn.catch_up_backup_cronjob(PRIMARY_NAME),
             settings.monitoring,
             verify,
             drill_cronjob_name(PRIMARY_NAME),
@@ -172,11 +183,14 @@ def build(settings: StackSettings) -> StackOutputs:
     restored_prefix_output: pulumi.Input[str] | None = None
     restore = settings.restore
     if restore.enabled and restore.target is not None:
-        own_prefix = archive_prefix(restore.name)
-        restored_access = store.access(
-            restore.name, own_prefix, restored_grants(primary_prefix, own_prefix, restore.archive)
-        )
         target = restore.target.to_target()
+        target_summary = restore_target_summary(target, restore.backup)
+        own_prefix = archive_prefix(restored_archive_path(restore.name, target_summary))
+        restored_access = store.access(
+            restore.name,
+            own_prefix,
+            restored_grants(primary_prefix, archive_prefix(restore.name), restore.archive),
+        )
         restored = PostgresInstance(
             InstanceSpec(
                 name=restore.name,
@@ -187,25 +201,25 @@ def build(settings: StackSettings) -> StackOutputs:
                 ),
                 archive=restored_access,
                 passwords=passwords,
-                extra_secret_env=walg_secrets,
+                keys=keys,
                 storage=settings.storage,
                 resources=settings.resources,
                 restore=RestoreSpec(
-                    source_walg_prefix=primary_access.walg_prefix,
+                    source_archive=primary_access.archive,
                     recovery_env=restore_settings_environment(restore),
-                    target_summary=f"{target.kind}={target.value or 'true'} backup={restore.backup}",
+                    target_summary=target_summary,
                 ),
-                startup_seconds=RESTORED_STARTUP_SECONDS,
+                startup_seconds=STARTUP_SECONDS,
                 extra_containers=sidecars,
                 extra_volumes=sidecar_volumes,
             )
         )
         restored_host = restored.host
-        restored_prefix_output = restored_access.walg_prefix
+        restored_prefix_output = restored_access.archive
 
     return StackOutputs(
         bucket_name=store.bucket_name,
-        walg_s3_prefix=pulumi.Output.from_input(primary_access.walg_prefix),
+        walg_s3_prefix=pulumi.Output.from_input(primary_access.archive),
         role_arn=primary_access.role_arn,
         kms_key_arn=store.kms_key_arn,
         image=image,

@@ -5,8 +5,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.archive_store import StorageAccess
+from components.backup_encryption import KeyDelivery
 from components.database_credentials import DatabaseCredentials
-from components.pod_parts import EnvVar, container_security_context, plain_env, scratch_mounts
+from components.pod_parts import container_security_context, plain_env, scratch_mounts
 from components.postgres_instance import resource_requirements
 from components.scheduled_job import scheduled_job
 from pgpitr import kubernetes_names as kn
@@ -38,21 +39,21 @@ class Verification(pulumi.ComponentResource):
         primary_host: pulumi.Input[str],
         archive: StorageAccess,
         passwords: DatabaseCredentials,
-        extra_secret_env: list[EnvVar],
+        keys: KeyDelivery,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pgpitr:index:Verification", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         verify = settings.verify
         walg_env = archive.walg_env
-        secrets = archive.secret_env + extra_secret_env
+        secrets = archive.secret_env + keys.env
         time_zone = settings.backup.time_zone
         if verify.drill.enabled:
             env = plain_env(
                 {
                     names.PGDATA: f"{SCRATCH_MOUNT}/pgdata",
                     **walg_env,
-                    names.PGPITR_SOURCE_WALG_PREFIX: walg_env[names.WALG_S3_PREFIX],
+                    names.PGPITR_SOURCE_ARCHIVE: walg_env[names.PGPITR_ARCHIVE],
                     names.PGPITR_WAL_FETCH_COMMAND: WAL_FETCH_COMMAND,
                     names.PGPITR_VERIFY_TIMEOUT: str(verify.drill.deadline_hours * 3600),
                     **({names.PGPITR_VERIFY_SQL: verify.drill.sql} if verify.drill.sql else {}),
@@ -81,13 +82,14 @@ class Verification(pulumi.ComponentResource):
                         k8s.core.v1.VolumeMountArgs(name=SCRATCH_VOLUME, mount_path=SCRATCH_MOUNT),
                         *scratch_mounts(),
                         *archive.mounts,
+                        *keys.mounts,
                     ],
                 ),
                 archive.service_account,
                 kn.labels(drill_cronjob_name(primary), "verify"),
                 verify.drill.deadline_hours * 3600,
                 child,
-                volumes=[scratch, *archive.volumes],
+                volumes=[scratch, *archive.volumes, *keys.volumes],
             )
         if verify.wal_chain.enabled:
             env = plain_env(

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from drill.state import REPOSITORY_ROOT, DrillState
 from drill.toolchain import Toolchain
-from pgpitr.container_env import INITDB_ARGS, retention_environment, role_names_environment, stop_environment
+from pgpitr.container_env import (
+    INITDB_ARGS,
+    restore_target_summary,
+    restored_archive_path,
+    retention_environment,
+    role_names_environment,
+    stop_environment,
+)
 from pgpitr.postgresql_conf import render_postgresql_conf
 from pgpitr.settings import SettingsError, StackSettings, parse_settings
 from pgpitr.settings.bucket import S3CompatibleBucketSettings
@@ -18,6 +25,7 @@ from pgpitr.settings.stack import PRIMARY_NAME
 from pgpitr.settings.stack_file import read_stack_file
 from pgpitr.walg_env import ArchiveLocation, s3_compatible_location, walg_environment
 from pgpitr_runtime import names
+from pgpitr_runtime.recovery import RecoveryTarget
 
 DRILL_REGION = "us-east-1"
 DRILL_ACCESS_KEY_ID = "pgpitr-drill"
@@ -91,22 +99,44 @@ def base_env(tools: Toolchain) -> dict[str, str]:
     return env
 
 
+def keys_dir(state: DrillState) -> Path:
+    """Where the drill keeps the retired keys' files, as a cluster mounts them."""
+    return state.path / "keys"
+
+
 def encryption_env(state: DrillState, settings: StackSettings) -> dict[str, str]:
-    """What components.backup_encryption delivers from its Secret, from the drill's key."""
-    encryption = settings.backup.encryption
-    if encryption is None:
-        return {}
+    """What components.backup_encryption delivers from its Secrets, from the drill's keys."""
+    backup = settings.backup
+    encryption = backup.encryption
+    env = {names.PGPITR_KEYS_DIR: str(keys_dir(state))} if backup.retired_encryption_secrets else {}
+    if encryption is None or backup.encryption_secret is None:
+        return env
+    env |= {
+        names.PGPITR_ENCRYPTION_METHOD: encryption.method,
+        names.PGPITR_ENCRYPTION_KEY_SOURCE: backup.encryption_secret,
+    }
     key = state.libsodium_key if encryption.method == "libsodium" else state.pgp_key
     if not key:
         raise SettingsError(
             f"this drill was started without a {encryption.method} key; run `python -m drill down` and `up` again"
         )
     if encryption.method == "libsodium":
-        return {names.WALG_LIBSODIUM_KEY: key, names.WALG_LIBSODIUM_KEY_TRANSFORM: "base64"}
+        return env | {names.WALG_LIBSODIUM_KEY: key, names.WALG_LIBSODIUM_KEY_TRANSFORM: "base64"}
     # The Secret's pgp-passphrase is optional (secretKeyRef optional: the variable is
     # then absent, as here for a key without a passphrase).
     passphrase = {names.WALG_PGP_KEY_PASSPHRASE: state.pgp_passphrase} if state.pgp_passphrase else {}
-    return {names.WALG_PGP_KEY: key, **passphrase}
+    return env | {names.WALG_PGP_KEY: key, **passphrase}
+
+
+def write_retired_keys(state: DrillState) -> None:
+    """The retired keys' files under keys_dir, one folder per Secret, owner-only."""
+    for secret, files in state.retired_keys.items():
+        folder = keys_dir(state) / secret
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o755)
+        for name, content in files.items():
+            (folder / name).write_text(content)
+            (folder / name).chmod(0o644)
 
 
 def storage_env(state: DrillState, settings: StackSettings, instance: str = PRIMARY_NAME) -> dict[str, str]:
@@ -181,11 +211,19 @@ def restore_env(
     recovery: dict[str, str],
     instance: str,
 ) -> dict[str, str]:
-    """The restored instance's init container and server: its own prefix, the source's archive."""
+    """The restored instance `instance`'s init container and server: the source's archive,
+    and the copy's own, one per target (pgpitr.container_env.restored_archive_path)."""
+    own_archive = instance
+    if names.PGPITR_RECOVERY_TARGET_KIND in recovery:
+        target = RecoveryTarget.parse(
+            recovery[names.PGPITR_RECOVERY_TARGET_KIND], recovery.get(names.PGPITR_RECOVERY_TARGET_VALUE) or None
+        )
+        summary = restore_target_summary(target, recovery.get(names.PGPITR_RECOVERY_BACKUP) or "auto")
+        own_archive = restored_archive_path(instance, summary)
     return {
         **entrypoint_env(state, tools, pgdata),
-        **storage_env(state, settings, instance),
-        names.PGPITR_SOURCE_WALG_PREFIX: location(state).walg_prefix,
+        **storage_env(state, settings, own_archive),
+        names.PGPITR_SOURCE_ARCHIVE: location(state).walg_prefix,
         **recovery,
     }
 
@@ -197,7 +235,7 @@ def verify_env(state: DrillState, settings: StackSettings, tools: Toolchain, pgd
         **base_env(tools),
         names.PGDATA: pgdata,
         **storage_env(state, settings),
-        names.PGPITR_SOURCE_WALG_PREFIX: location(state).walg_prefix,
+        names.PGPITR_SOURCE_ARCHIVE: location(state).walg_prefix,
         names.PGPITR_WAL_FETCH_COMMAND: WAL_FETCH_COMMAND,
         names.PGPITR_VERIFY_TIMEOUT: str(drill.deadline_hours * 3600),
         **({names.PGPITR_VERIFY_SQL: drill.sql} if drill.sql else {}),
@@ -211,6 +249,12 @@ def wal_chain_env(state: DrillState, settings: StackSettings, tools: Toolchain) 
         **primary_connection(state, names.MONITOR_ROLE, state.monitor_password),
         **storage_env(state, settings),
     }
+
+
+def bootstrap_env(state: DrillState, settings: StackSettings, tools: Toolchain, pgdata: str) -> dict[str, str]:
+    """The primary's init container (pgpitr-bootstrap): the server's environment, and what
+    to do with an empty volume over a used archive."""
+    return server_env(state, settings, tools, pgdata) | {names.PGPITR_EMPTY_VOLUME: settings.storage.empty_volume}
 
 
 def primary_conf(settings: StackSettings) -> str:

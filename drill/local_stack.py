@@ -3,7 +3,6 @@ to it through WAL-G, and restored instances, each driven by the image's scripts.
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import shutil
@@ -22,6 +21,7 @@ from drill.state import REPOSITORY_ROOT, DrillState, InstanceState, S3State, fre
 from drill.toolchain import Toolchain, toolchain
 from pgpitr.container_env import recovery_environment
 from pgpitr.settings import StackSettings
+from pgpitr.settings.backup import BackupSettings
 from pgpitr_runtime import names
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
 
@@ -139,9 +139,55 @@ class LocalStack:
         postgres.write_conf(self.primary_base, environment.primary_conf(self.settings))
         self.start_primary()
 
+    def bootstrap_primary(self) -> str:
+        """The primary pod's init container (pgpitr-bootstrap), as Kubernetes runs it before
+        every start: an empty volume initialised or restored from the archive, where it
+        archives settled. Returns its log."""
+        pgdata = str(postgres.instance_paths(self.primary_base)["pgdata"])
+        result = processes.run(
+            [str(environment.SCRIPTS_DIR / names.BOOTSTRAP_SCRIPT)],
+            environment.bootstrap_env(self.state, self.settings, self.tools, pgdata),
+            timeout=3600,
+            what=names.BOOTSTRAP_SCRIPT,
+        )
+        with (self.state.path / "bootstrap.log").open("a") as bootstrap_log:
+            bootstrap_log.write(result.stderr)
+        return result.stderr
+
     def start_primary(self) -> None:
+        """The primary pod's start: its init container, then PostgreSQL through the
+        entrypoint; returns once it accepts connections (a restored one: once promoted)."""
+        self.bootstrap_primary()
         postgres.start(self.primary_base, self.state.primary.port, self.primary_env())
-        postgres.wait_until_accepting(self.primary_dsn(), self.primary_base)
+        postgres.wait_until_accepting(self.primary_dsn(), self.primary_base, timeout=RECOVERY_TIMEOUT)
+        if postgres.scalar(self.primary_dsn(), "SELECT pg_is_in_recovery()") == "True":
+            processes.wait_for(
+                lambda: postgres.scalar(self.primary_dsn(), "SELECT pg_is_in_recovery()") == "False",
+                RECOVERY_TIMEOUT,
+                "the primary brought back from its archive to finish recovery and promote",
+                interval=0.25,
+            )
+
+    def redeploy(self, stack: str) -> None:
+        """`pulumi up` of changed settings (a stack file), as the cluster lives it: the new
+        settings; the keys as components.backup_encryption delivers them (a key whose Secret
+        is no longer the current one stays readable as a retired key); the primary's pod
+        rolled by a planned stop and a start through its init container."""
+        before = self.settings.backup
+        self.state.stack = str(environment.stack_file(stack)) if stack.endswith((".yaml", ".yml")) else stack
+        self.settings = environment.stack_settings(self.state.stack)
+        after = self.settings.backup
+        if before.encryption_secret != after.encryption_secret:
+            if before.encryption_secret is not None and before.encryption is not None:
+                self.state.retired_keys[before.encryption_secret] = current_key_files(
+                    self.state, before.encryption.method
+                )
+            set_current_key(self.state, after)
+        self.state.save()
+        environment.write_retired_keys(self.state)
+        self.stop_primary()
+        postgres.write_conf(self.primary_base, environment.primary_conf(self.settings))
+        self.start_primary()
 
     def stop_primary(self) -> None:
         postgres.stop(self.tools, self.primary_base, self.primary_env())
@@ -150,25 +196,39 @@ class LocalStack:
     def backup(self, extra_env: dict[str, str] | None = None) -> str:
         """Runs the backup CronJob's script; returns the new backup's name. `extra_env`
         overrides the job's environment (tests evaluate retention at another time)."""
+        name = self._run_backup(extra_env or {})
+        if not name:
+            raise DrillError(f"{names.BACKUP_SCRIPT} took no backup")
+        return name
+
+    def catch_up_backup(self) -> str:
+        """Runs the catch-up CronJob's script; the new backup's name, or "" when the
+        archive's current location already had a backup of the primary's timeline."""
+        return self._run_backup({names.PGPITR_BACKUP_WHEN_MISSING: "true"})
+
+    def _run_backup(self, extra_env: dict[str, str]) -> str:
         started = time.monotonic()
         result = processes.run(
             [str(environment.SCRIPTS_DIR / names.BACKUP_SCRIPT)],
-            environment.backup_env(self.state, self.settings, self.tools) | (extra_env or {}),
+            environment.backup_env(self.state, self.settings, self.tools) | extra_env,
             timeout=3600,
             what=names.BACKUP_SCRIPT,
         )
         with (self.state.path / "backup.log").open("a") as backup_log:
             backup_log.write(result.stderr)
-        name = result.stdout.strip().splitlines()[-1]
-        log(f"backup {name} took {time.monotonic() - started:.1f}s")
+        lines = result.stdout.strip().splitlines()
+        name = lines[-1] if lines else ""
+        log(f"backup {name or '(none needed)'} took {time.monotonic() - started:.1f}s")
         return name
 
-    def walg(self, *args: str, instance: str = "postgres", check: bool = True) -> str:
+    def walg(self, *args: str, instance: str = "postgres", check: bool = True, prefix: str | None = None) -> str:
+        """wal-g ARGS on the instance's first archive location (or on `prefix`)."""
         env = {**environment.base_env(self.tools), **environment.storage_env(self.state, self.settings, instance)}
+        env[names.WALG_S3_PREFIX] = prefix or env[names.PGPITR_ARCHIVE]
         return processes.run([str(self.tools.walg), *args], env, check=check, what=f"wal-g {args[0]}").stdout
 
-    def backups(self) -> list[dict[str, Any]]:
-        listing = self.walg("backup-list", "--detail", "--json").strip()
+    def backups(self, prefix: str | None = None) -> list[dict[str, Any]]:
+        listing = self.walg("backup-list", "--detail", "--json", prefix=prefix).strip()
         rows: list[dict[str, Any]] = json.loads(listing) if listing else []
         return rows or []
 
@@ -186,11 +246,12 @@ class LocalStack:
         backup: str = "auto",
         timeout: float = RECOVERY_TIMEOUT,
         after_fetch: Callable[[], None] | None = None,
+        name: str | None = None,
     ) -> InstanceState:
         """The restored instance: its init script on a new data directory, then PostgreSQL
-        as its container runs it; returns when recovery has finished as `options.action` says."""
-        index = len(self.state.restores) + 1
-        name = f"restored-{index}"
+        as its container runs it; returns when recovery has finished as `options.action` says.
+        `name` as restore.name names it in a cluster (default: restored-N)."""
+        name = name or f"restored-{len(self.state.restores) + 1}"
         base = self.state.path / name
         if base.exists():
             shutil.rmtree(base)
@@ -309,17 +370,34 @@ class LocalStack:
         self.state.save()
 
 
-def new_state(directory: Path, stack: str) -> DrillState:
+def current_key_files(state: DrillState, method: str) -> dict[str, str]:
+    """The current key as its Secret holds it (the files a retired key's Secret mounts as)."""
+    if method == "libsodium":
+        return {names.LIBSODIUM_KEY_FILE: state.libsodium_key}
+    passphrase = {names.PGP_PASSPHRASE_FILE: state.pgp_passphrase} if state.pgp_passphrase else {}
+    return {names.PGP_KEY_FILE: state.pgp_key, **passphrase}
+
+
+def set_current_key(state: DrillState, backup: BackupSettings) -> None:
+    """The key of `backup`'s Secret: back from the retired ones when the stack points at
+    one of them again, else a new one, as a user would put in a new Secret."""
     from drill import encryption_keys
 
-    settings = environment.stack_settings(stack)
-    method = settings.backup.encryption.method if settings.backup.encryption is not None else None
-    # A passphrase-protected PGP key, so the drill also exercises WALG_PGP_KEY_PASSPHRASE.
-    pgp_passphrase = secrets.token_urlsafe(18) if method == "pgp" else ""
-    return DrillState(
-        libsodium_key=base64.b64encode(secrets.token_bytes(32)).decode() if method == "libsodium" else "",
-        pgp_key=encryption_keys.pgp_key(pgp_passphrase) if method == "pgp" else "",
-        pgp_passphrase=pgp_passphrase,
+    state.libsodium_key = state.pgp_key = state.pgp_passphrase = ""
+    if backup.encryption is None or backup.encryption_secret is None:
+        return
+    files = state.retired_keys.pop(backup.encryption_secret, None)
+    if backup.encryption.method == "libsodium":
+        state.libsodium_key = files[names.LIBSODIUM_KEY_FILE] if files else encryption_keys.libsodium_key()
+    elif files:
+        state.pgp_key, state.pgp_passphrase = files[names.PGP_KEY_FILE], files.get(names.PGP_PASSPHRASE_FILE, "")
+    else:
+        state.pgp_passphrase = secrets.token_urlsafe(18)
+        state.pgp_key = encryption_keys.pgp_key(state.pgp_passphrase)
+
+
+def new_state(directory: Path, stack: str) -> DrillState:
+    state = DrillState(
         dir=str(directory),
         stack=stack,
         superuser_password=secrets.token_urlsafe(18),
@@ -333,6 +411,9 @@ def new_state(directory: Path, stack: str) -> DrillState:
             log=str(postgres.instance_paths(directory / "primary")["log"]),
         ),
     )
+    # A PGP key comes with a passphrase, so the drill also exercises WALG_PGP_KEY_PASSPHRASE.
+    set_current_key(state, environment.stack_settings(stack).backup)
+    return state
 
 
 def up(directory: Path, stack: str = "dev") -> LocalStack:

@@ -73,6 +73,9 @@ class DrillState:
     """The drill's armored PGP private key, when the stack encrypts backups with PGP."""
     pgp_passphrase: str = ""
     """The passphrase protecting `pgp_key`; empty for a key without one."""
+    retired_keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Keys the stack encrypted with before (backup.retiredEncryptionSecrets): Secret name ->
+    its files (libsodium-key, or pgp-key and pgp-passphrase), as a cluster mounts them."""
 
     @property
     def path(self) -> Path:
@@ -99,6 +102,7 @@ class DrillState:
             libsodium_key=raw.get("libsodium_key", ""),
             pgp_key=raw.get("pgp_key", ""),
             pgp_passphrase=raw.get("pgp_passphrase", ""),
+            retired_keys=raw.get("retired_keys", {}),
         )
 
     def dsn(self, instance: InstanceState, user: str = "postgres", password: str | None = None) -> str:

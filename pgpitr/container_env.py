@@ -1,6 +1,8 @@
 """Plain (non-secret) environment of pgpitr's containers, shared by the Kubernetes
 components and the local drill, so both run the image's scripts with the same input."""
 
+import hashlib
+
 from pgpitr.settings.backup import RetentionSettings
 from pgpitr.settings.restore import RestoreSettings
 from pgpitr_runtime import names
@@ -63,3 +65,22 @@ def restore_settings_environment(restore: RestoreSettings) -> dict[str, str]:
 def role_names_environment() -> dict[str, str]:
     """The role names the initdb script creates and the backup job logs in as."""
     return {names.PGPITR_BACKUP_ROLE: names.BACKUP_ROLE, names.PGPITR_MONITOR_ROLE: names.MONITOR_ROLE}
+
+
+def restore_target_summary(target: RecoveryTarget, backup: str) -> str:
+    """What a restored copy is made for: its pod's annotation, and what names its volume
+    claim and its archive."""
+    return f"{target.kind}={target.value or 'true'} backup={backup}"
+
+
+def restore_digest(summary: str) -> str:
+    """Names what one target made (restore_target_summary): a new target gets a new,
+    empty volume, a new restore, and an archive of its own."""
+    return hashlib.sha256(summary.encode()).hexdigest()[:8]
+
+
+def restored_archive_path(name: str, summary: str) -> str:
+    """Where a restored copy with `restore.archive` archives, under its own name: a copy
+    promotes onto a new timeline, so each target's copy gets its own archive, and a
+    second target never meets the first one's timeline history files."""
+    return f"{name}/{restore_digest(summary)}"

@@ -2,6 +2,8 @@
 
 from typing import Final
 
+from pgpitr_runtime import names
+
 CREDENTIALS_SECRET: Final = "postgres-credentials"
 SUPERUSER_PASSWORD_KEY: Final = "superuser-password"
 BACKUP_PASSWORD_KEY: Final = "backup-password"
@@ -12,9 +14,10 @@ AWS_ACCESS_KEY_ID_KEY: Final = "access-key-id"
 AWS_SECRET_ACCESS_KEY_KEY: Final = "secret-access-key"
 
 ENCRYPTION_SECRET: Final = "postgres-backup-encryption"
-LIBSODIUM_KEY_KEY: Final = "libsodium-key"
-PGP_KEY_KEY: Final = "pgp-key"
-PGP_PASSPHRASE_KEY: Final = "pgp-passphrase"
+"""The Secret pgpitr generates a libsodium key into (backup.encryption without existingSecret)."""
+LIBSODIUM_KEY_KEY: Final = names.LIBSODIUM_KEY_FILE
+PGP_KEY_KEY: Final = names.PGP_KEY_FILE
+PGP_PASSPHRASE_KEY: Final = names.PGP_PASSPHRASE_FILE
 
 IRSA_ROLE_ANNOTATION: Final = "eks.amazonaws.com/role-arn"
 APP_LABEL: Final = "app.kubernetes.io/name"
@@ -46,6 +49,13 @@ def config_map(instance: str) -> str:
 
 def backup_cronjob(instance: str) -> str:
     return f"{instance}-backup"
+
+
+def catch_up_backup_cronjob(instance: str) -> str:
+    """The CronJob that backs up within minutes when the archive's current location has no
+    backup of the primary's timeline. Not `<backup_cronjob>-...`: the alerts tell the two
+    CronJobs' Jobs apart by their names' prefixes."""
+    return f"{instance}-catch-up-backup"
 
 
 def labels(instance: str, component: str) -> dict[str, str]:

@@ -17,10 +17,11 @@ V = TypeVar("V")
 
 @dataclass(frozen=True)
 class ArchiveLocation(Generic[V]):
-    """An S3 prefix WAL-G writes to or reads from, and how to reach it."""
+    """An instance's archive on S3, and how to reach it."""
 
     walg_prefix: V
-    """s3://bucket/prefix"""
+    """s3://bucket/prefix: the archive's first location and its name; the scripts find its
+    later locations from its manifest (pgpitr_runtime/archive.py) and set WALG_S3_PREFIX."""
     region: V
     kms_key_id: V | None = None
     """AWS: objects encrypted at rest with this KMS key (SSE-KMS)."""
@@ -52,7 +53,7 @@ def walg_prefix(bucket: str, prefix: str) -> str:
 def walg_environment(location: ArchiveLocation[V], compression: str) -> dict[str, V | str]:
     """WAL-G settings, in the order a reader expects them."""
     env: dict[str, V | str] = {
-        names.WALG_S3_PREFIX: location.walg_prefix,
+        names.PGPITR_ARCHIVE: location.walg_prefix,
         names.AWS_REGION: location.region,
     }
     if location.kms_key_id is not None:

@@ -66,8 +66,11 @@ PUBLIC_ACCESS_FLAGS: Final = ("blockPublicAcls", "blockPublicPolicy", "ignorePub
 ARCHIVE_MODE_ON: Final = frozenset({"on", "true", "yes", "1", "always"})
 WALG_PUSH: Final = re.compile(r"(?:\bwal-g\s+wal-push|(?<![\w-])pgpitr-wal-push)\b")
 """pgpitr's bounded wrapper (the shipped archive_command), or WAL-G itself."""
-WALG_S3_PREFIX: Final = "WALG_S3_PREFIX"
-SOURCE_WALG_PREFIX: Final = "PGPITR_SOURCE_WALG_PREFIX"
+ARCHIVE: Final = "PGPITR_ARCHIVE"
+SOURCE_ARCHIVE: Final = "PGPITR_SOURCE_ARCHIVE"
+LOCATIONS_SUFFIX: Final = ".locations"
+"""An archive is its first location and, beside it, its manifest and later locations
+(pgpitr_runtime/archive.py)."""
 
 _UNKNOWN_SENTINELS: Final = frozenset(
     {
@@ -404,25 +407,29 @@ def plain_env(container: Mapping[str, object]) -> dict[str, str]:
 
 
 def same_or_inside(prefix: str, source: str) -> bool:
-    """True when archiving to `prefix` writes into the archive at `source`."""
-    own, theirs = prefix.rstrip("/"), source.rstrip("/")
-    return own == theirs or own.startswith(f"{theirs}/")
+    """True when archiving to `prefix` writes into the archive at `source` (its first
+    location, or the folder beside it with its manifest and later locations)."""
+    own = prefix.rstrip("/")
+    for theirs in (source.rstrip("/"), source.rstrip("/") + LOCATIONS_SUFFIX):
+        if own in (theirs, theirs + LOCATIONS_SUFFIX) or own.startswith(f"{theirs}/"):
+            return True
+    return False
 
 
 def validate_restored_archive(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     """A restored instance never archives into the archive it was restored from: no
-    container's WALG_S3_PREFIX is (or is inside) any container's PGPITR_SOURCE_WALG_PREFIX."""
+    container's PGPITR_ARCHIVE is (or is inside) any container's PGPITR_SOURCE_ARCHIVE."""
     if args.resource_type != STATEFULSET_TYPE or lookup(args.props, "metadata", "labels", ROLE_LABEL) != RESTORED_ROLE:
         return
     containers = [(label, plain_env(container)) for label, container in pod_containers(pod_spec(args))]
-    sources = sorted({env[SOURCE_WALG_PREFIX] for _, env in containers if SOURCE_WALG_PREFIX in env})
+    sources = sorted({env[SOURCE_ARCHIVE] for _, env in containers if SOURCE_ARCHIVE in env})
     for label, env in containers:
-        own = env.get(WALG_S3_PREFIX)
+        own = env.get(ARCHIVE)
         for source in sources:
             if own is not None and same_or_inside(own, source):
                 report_violation(
-                    f"{describe(args)}: {label} sets {WALG_S3_PREFIX} {own!r}, the source archive "
-                    f"({SOURCE_WALG_PREFIX} {source!r}); give the restored instance its own prefix so it "
+                    f"{describe(args)}: {label} sets {ARCHIVE} {own!r}, the source archive "
+                    f"({SOURCE_ARCHIVE} {source!r}); give the restored instance its own prefix so it "
                     "never writes into the archive it restores from.",
                     args.urn,
                 )
@@ -598,7 +605,7 @@ ALL_POLICIES: list[Policy] = [
     ),
     ResourceValidationPolicy(
         name="restored-never-archives-into-source",
-        description="A restored instance's WALG_S3_PREFIX is never the source's archive (PGPITR_SOURCE_WALG_PREFIX).",
+        description="A restored instance's PGPITR_ARCHIVE is never the source's archive (PGPITR_SOURCE_ARCHIVE).",
         validate=validate_restored_archive,
         enforcement_level=EnforcementLevel.MANDATORY,
     ),

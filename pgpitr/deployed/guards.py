@@ -49,4 +49,15 @@ def refusals(previous: DeployedSettings | None, current: DeployedSettings, stack
                 " Change its mode or days instead, or move the archive to a new bucket (see bucket.name)",
             )
         )
+    still_readable = {current.encryption_secret, *current.retired_secrets}
+    if previous.encryption_secret is not None and previous.encryption_secret not in still_readable:
+        found.append(
+            _line(
+                "backup.encryption",
+                f"the archive written so far is encrypted with the key in Secret {previous.encryption_secret}:"
+                f" list {previous.encryption_secret} in backup.retiredEncryptionSecrets (and keep the Secret"
+                " until retention has removed what it encrypted), or restores to any time before this change"
+                " cannot read it",
+            )
+        )
     return found

@@ -21,6 +21,10 @@ class DeployedSettings:
     bucket_provider: str
     bucket_name: str | None
     object_lock: bool
+    encryption_secret: str | None = None
+    """The Secret the archive's current key comes from (None: no encryption)."""
+    retired_secrets: tuple[str, ...] = ()
+    """backup.retiredEncryptionSecrets."""
     format: int = FORMAT
 
     @staticmethod
@@ -31,10 +35,12 @@ class DeployedSettings:
             bucket_provider=bucket.provider,
             bucket_name=bucket.name,
             object_lock=isinstance(bucket, AwsBucketSettings) and bucket.object_lock is not None,
+            encryption_secret=settings.backup.encryption_secret,
+            retired_secrets=tuple(settings.backup.retired_encryption_secrets),
         )
 
     def output(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "retired_secrets": list(self.retired_secrets)}
 
     @staticmethod
     def from_output(value: Any) -> DeployedSettings | None:
@@ -45,11 +51,14 @@ class DeployedSettings:
             return None
         try:
             bucket_name = value.get("bucket_name")
+            secret = value.get("encryption_secret")
             return DeployedSettings(
                 namespace=str(value["namespace"]),
                 bucket_provider=str(value["bucket_provider"]),
                 bucket_name=None if bucket_name is None else str(bucket_name),
                 object_lock=bool(value.get("object_lock", False)),
+                encryption_secret=None if secret is None else str(secret),
+                retired_secrets=tuple(str(name) for name in value.get("retired_secrets") or ()),
             )
         except KeyError:
             return None

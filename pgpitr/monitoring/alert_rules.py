@@ -59,7 +59,9 @@ def latest_job_failed(namespace: str, job_prefix: str) -> str:
     )
 
 
-def alerts(namespace: str, primary: str, backup_job_prefix: str, settings: MonitoringSettings) -> list[Alert]:
+def alerts(
+    namespace: str, primary: str, backup_job_prefix: str, catch_up_job_prefix: str, settings: MonitoringSettings
+) -> list[Alert]:
     """One alert per way recovery can silently become impossible."""
     job = f'job="{namespace}/{EXPORTER_JOB_SUFFIX}"'
     on_primary = f'{job}, {INSTANCE_LABEL}="{primary}"'
@@ -115,6 +117,21 @@ def alerts(namespace: str, primary: str, backup_job_prefix: str, settings: Monit
             summary="The latest base backup Job failed",
             description="Job {{ $labels.job_name }} (the most recent backup run) failed; see its logs.",
             anchor="pgpitrbackupjobfailed",
+        ),
+        Alert(
+            name="PgpitrCatchUpBackupFailing",
+            expr=latest_job_failed(namespace, catch_up_job_prefix),
+            # It runs every 5 minutes: a failure it outlives (the primary still rolling
+            # onto a new archive location) is not one to wake anyone for.
+            for_="15m",
+            severity="critical",
+            summary="The catch-up base backup keeps failing",
+            description=(
+                "Job {{ $labels.job_name }} could not take the base backup the archive's current location"
+                " lacks (after a first deploy, an encryption change or a restore from the archive): until it"
+                " succeeds, no restore can start from a backup of the primary's timeline."
+            ),
+            anchor="pgpitrcatchupbackupfailing",
         ),
         Alert(
             name="PgpitrPostgresDown",
@@ -196,6 +213,7 @@ def rule_groups(
     namespace: str,
     primary: str,
     backup_job_prefix: str,
+    catch_up_job_prefix: str,
     settings: MonitoringSettings,
     verify: VerifySettings,
     drill_job: str,
@@ -206,7 +224,8 @@ def rule_groups(
             "name": "pgpitr.recoverability",
             "interval": "30s",
             "rules": [
-                alert.rule(settings.runbook_url) for alert in alerts(namespace, primary, backup_job_prefix, settings)
+                alert.rule(settings.runbook_url)
+                for alert in alerts(namespace, primary, backup_job_prefix, catch_up_job_prefix, settings)
             ],
         }
     ]

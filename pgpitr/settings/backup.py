@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Self
 from croniter import croniter
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from pgpitr.kubernetes_names import ENCRYPTION_SECRET
 from pgpitr.settings.base import SettingsModel
 
 Compression = Literal["lz4", "zstd", "brotli", "lzma"]
@@ -43,6 +44,12 @@ class RetentionSettings(SettingsModel):
     days: int = Field(30, ge=1, le=3650)
 
 
+def check_encryption_secret_name(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?", value):
+        raise ValueError(f"{value!r} is not a Kubernetes Secret name")
+    return value
+
+
 class EncryptionSettings(SettingsModel):
     """Client-side encryption of everything WAL-G uploads, on top of the store's own
     encryption (SSE-KMS on AWS; whatever an S3-compatible store does, if anything).
@@ -59,9 +66,7 @@ class EncryptionSettings(SettingsModel):
     @field_validator("existing_secret")
     @classmethod
     def _secret_name(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?", value):
-            raise ValueError(f"{value!r} is not a Kubernetes Secret name")
-        return value
+        return None if value is None else check_encryption_secret_name(value)
 
     @model_validator(mode="after")
     def _pgp_needs_a_key(self) -> Self:
@@ -80,6 +85,38 @@ class BackupSettings(SettingsModel):
     compression: Compression = "lz4"
     delta_max_steps: int = Field(0, ge=0, le=0)
     encryption: EncryptionSettings | None = None
+    retired_encryption_secrets: list[str] = Field(default_factory=list)
+    """Secrets holding keys the archive was encrypted with before: a change of the key (a
+    new `existingSecret`), of the method, or turning encryption off starts a new archive
+    location, and the older locations stay readable with these keys (mounted read-only).
+    Keep one listed until retention has removed everything it encrypted. The generated
+    key's Secret is postgres-backup-encryption."""
+
+    @field_validator("retired_encryption_secrets")
+    @classmethod
+    def _retired_secret_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            check_encryption_secret_name(name)
+        if len(set(value)) != len(value):
+            raise ValueError("names a Secret twice")
+        return value
+
+    @model_validator(mode="after")
+    def _current_key_is_not_retired(self) -> Self:
+        current = self.encryption_secret
+        if current is not None and current in self.retired_encryption_secrets:
+            raise ValueError(
+                f"retiredEncryptionSecrets: {current} holds the current key (backup.encryption); a retired key"
+                " is one the archive is no longer written with"
+            )
+        return self
+
+    @property
+    def encryption_secret(self) -> str | None:
+        """The Secret the current key comes from (the generated one's, or existingSecret)."""
+        if self.encryption is None:
+            return None
+        return self.encryption.existing_secret or ENCRYPTION_SECRET
 
     @field_validator("time_zone")
     @classmethod

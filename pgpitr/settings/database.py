@@ -1,7 +1,7 @@
 """Settings of the PostgreSQL server itself: parameters, volume and container resources."""
 
 import re
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, RootModel, field_validator, model_validator
 
@@ -41,6 +41,12 @@ def _byte_quantity(value: str) -> str:
 class StorageSettings(SettingsModel):
     size: str = "50Gi"
     storage_class: str | None = None
+    empty_volume: Literal["restore", "refuse"] = "restore"
+    """What the primary does when it finds its volume empty while its archive holds the
+    database (a lost volume, a namespace move, `pulumi destroy` and `up` over a kept
+    bucket): `restore` brings it back from the archive with every archived commit;
+    `refuse` keeps the pod from starting, saying why, for a person to decide. An empty
+    database never starts over a used archive."""
 
     @field_validator("size")
     @classmethod

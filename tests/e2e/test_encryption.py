@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.backup_encryption import encryption_env as components_encryption_env
+from components.backup_encryption import key_delivery
 from drill import encryption_keys, environment, local_stack, postgres, processes
 from drill.local_stack import LocalStack
 from drill.processes import DrillError
@@ -99,12 +99,13 @@ def readable_as_tar(data: bytes) -> bool:
 def test_the_drill_delivers_the_key_as_the_components_do(encrypted: EncryptedStack) -> None:
     settings = encrypted.stack.settings
     env = environment.encryption_env(encrypted.stack.state, settings)
-    assert set(env) == {variable.name for variable in components_encryption_env(settings.backup.encryption)}
+    assert set(env) == {variable.name for variable in key_delivery(settings.backup).env}
+    configured = {names.PGPITR_ENCRYPTION_METHOD, names.PGPITR_ENCRYPTION_KEY_SOURCE}
     if encrypted.method == "libsodium":
-        assert set(env) == {names.WALG_LIBSODIUM_KEY, names.WALG_LIBSODIUM_KEY_TRANSFORM}
+        assert set(env) == {names.WALG_LIBSODIUM_KEY, names.WALG_LIBSODIUM_KEY_TRANSFORM} | configured
         assert len(base64.b64decode(env[names.WALG_LIBSODIUM_KEY])) == encryption_keys.LIBSODIUM_KEY_BYTES
     else:
-        assert set(env) == {names.WALG_PGP_KEY, names.WALG_PGP_KEY_PASSPHRASE}
+        assert set(env) == {names.WALG_PGP_KEY, names.WALG_PGP_KEY_PASSPHRASE} | configured
         assert env[names.WALG_PGP_KEY].startswith("-----BEGIN PGP PRIVATE KEY BLOCK-----")
         assert env[names.WALG_PGP_KEY_PASSPHRASE]
 

@@ -83,6 +83,8 @@ class Walg:
         return {
             **environment.base_env(self.tools),
             **walg_environment(location, self.compression),
+            # wal-g by hand works on the archive's first location (the scripts resolve it).
+            names.WALG_S3_PREFIX: location.walg_prefix,
             names.AWS_ACCESS_KEY_ID: credentials.access_key_id,
             names.AWS_SECRET_ACCESS_KEY: credentials.secret_access_key,
         }

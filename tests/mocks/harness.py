@@ -234,10 +234,12 @@ def containers(pod_spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def env_of(container: dict[str, Any]) -> dict[str, Any]:
-    """name -> value, or name -> {"secret": name, "key": key} for Secret references."""
+    """name -> value, {"secret": name, "key": key} for Secret references, {"field": path} for pod fields."""
     env: dict[str, Any] = {}
     for item in container.get("env", []):
-        if "valueFrom" in item:
+        if "valueFrom" in item and "fieldRef" in item["valueFrom"]:
+            env[item["name"]] = {"field": item["valueFrom"]["fieldRef"]["fieldPath"]}
+        elif "valueFrom" in item:
             ref = item["valueFrom"]["secretKeyRef"]
             env[item["name"]] = {"secret": ref["name"], "key": ref["key"]}
         else:

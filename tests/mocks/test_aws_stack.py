@@ -124,9 +124,12 @@ def test_role_policy_is_scoped_to_the_prefix_and_key(dev: Recorded) -> None:
     bucket = dev.outputs["bucket_name"]
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ListOwnPrefixes"]["Resource"] == [f"arn:aws:s3:::{bucket}"]
-    assert by_sid["ListOwnPrefixes"]["Condition"]["StringLike"]["s3:prefix"] == ["dev/postgres", "dev/postgres/*"]
-    assert by_sid["ReadObjects"]["Resource"] == [f"arn:aws:s3:::{bucket}/dev/postgres/*"]
-    assert by_sid["WriteObjects"]["Resource"] == [f"arn:aws:s3:::{bucket}/dev/postgres/*"]
+    # The archive: its first location, and beside it its manifest and later locations.
+    prefixes = ["dev/postgres", "dev/postgres.locations", "dev/postgres.locations/*", "dev/postgres/*"]
+    assert by_sid["ListOwnPrefixes"]["Condition"]["StringLike"]["s3:prefix"] == prefixes
+    objects = [f"arn:aws:s3:::{bucket}/dev/postgres/*", f"arn:aws:s3:::{bucket}/dev/postgres.locations/*"]
+    assert sorted(by_sid["ReadObjects"]["Resource"]) == sorted(objects)
+    assert sorted(by_sid["WriteObjects"]["Resource"]) == sorted(objects)
     assert set(by_sid["WriteObjects"]["Action"]) >= {"s3:PutObject", "s3:DeleteObject"}
     assert by_sid["UseBackupKey"]["Resource"] == [dev.outputs["kms_key_arn"]]
     assert all(action.startswith("kms:") for action in by_sid["UseBackupKey"]["Action"])

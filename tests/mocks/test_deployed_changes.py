@@ -91,10 +91,38 @@ def test_moving_the_archive_or_replacing_its_bucket_is_refused(
 
 
 def test_object_lock_mode_and_days_may_change() -> None:
-    locked = DeployedSettings("database", "aws", None, True)
-    assert refusals(locked, DeployedSettings("database", "aws", None, True), "dev") == []
+    locked = DeployedSettings("database", "aws", None, object_lock=True)
+    assert refusals(locked, DeployedSettings("database", "aws", None, object_lock=True), "dev") == []
 
 
 def test_a_new_or_destroyed_stack_has_no_record() -> None:
     assert DeployedSettings.from_output(None) is None
     assert DeployedSettings.from_output({"format": 999}) is None
+
+
+def test_a_key_the_archive_needs_must_stay_readable(dev_config: dict[str, Any]) -> None:
+    encrypted = {**dev_config, "pgpitr:backup": {**dev_config["pgpitr:backup"], "encryption": {"method": "libsodium"}}}
+    turned_off = redeploy(encrypted, dev_config)
+    assert turned_off is not None and turned_off.startswith("invalid stack config: pgpitr:backup.encryption: ")
+    assert "list postgres-backup-encryption in backup.retiredEncryptionSecrets" in turned_off
+    kept = {
+        **dev_config,
+        "pgpitr:backup": {**dev_config["pgpitr:backup"], "retiredEncryptionSecrets": ["postgres-backup-encryption"]},
+    }
+    assert redeploy(encrypted, kept) is None
+    rotated = {
+        **dev_config,
+        "pgpitr:backup": {
+            **dev_config["pgpitr:backup"],
+            "encryption": {"method": "libsodium", "existingSecret": "key-2027"},
+            "retiredEncryptionSecrets": ["postgres-backup-encryption"],
+        },
+    }
+    assert redeploy(encrypted, rotated) is None
+    dropped = {**rotated, "pgpitr:backup": {**rotated["pgpitr:backup"], "retiredEncryptionSecrets": []}}
+    assert redeploy(encrypted, dropped) is not None
+
+
+def test_turning_encryption_on_needs_nothing_retired(dev_config: dict[str, Any]) -> None:
+    encrypted = {**dev_config, "pgpitr:backup": {**dev_config["pgpitr:backup"], "encryption": {"method": "libsodium"}}}
+    assert redeploy(dev_config, encrypted) is None

@@ -76,7 +76,9 @@ def test_drill_server_env_matches_the_statefulset(dev_config: dict[str, Any], tm
     cluster = env_of(containers(pod)["postgres"])
     drill = environment.server_env(state, environment.stack_settings("dev"), fake_tools(tmp_path), "/x")
     assert walg_settings(drill) == walg_settings(cluster)
-    assert drill[names.WALG_S3_PREFIX] == "s3://pgpitr-drill/dev/postgres"
+    # The archive is no WALG_ setting any more: compared on its own.
+    assert drill[names.PGPITR_ARCHIVE] == cluster[names.PGPITR_ARCHIVE] == "s3://pgpitr-drill/dev/postgres"
+    assert names.WALG_S3_PREFIX not in drill and names.WALG_S3_PREFIX not in cluster
     assert names.WALG_S3_SSE not in drill and drill[names.AWS_S3_FORCE_PATH_STYLE] == "true"
     credentials_from_the_secret(cluster)
     for key in (names.POSTGRES_USER, names.POSTGRES_INITDB_ARGS, names.PGPITR_BACKUP_ROLE, names.PGPITR_MONITOR_ROLE):
@@ -116,6 +118,6 @@ def test_drill_restore_env_matches_the_init_container(dev_config: dict[str, Any]
     # The wrapper is the same file, at its image path in the pod and its repository path here.
     assert Path(drill[names.PGPITR_WAL_FETCH_COMMAND]).name == Path(cluster[names.PGPITR_WAL_FETCH_COMMAND]).name
     assert cluster[names.PGPITR_WAL_FETCH_COMMAND] == f"{names.IMAGE_BIN_DIR}/{names.WAL_FETCH_SCRIPT}"
-    assert drill[names.PGPITR_SOURCE_WALG_PREFIX] == "s3://pgpitr-drill/dev/postgres"
-    assert drill[names.WALG_S3_PREFIX] == "s3://pgpitr-drill/dev/postgres-restored"
+    assert drill[names.PGPITR_SOURCE_ARCHIVE] == "s3://pgpitr-drill/dev/postgres"
+    assert drill[names.PGPITR_ARCHIVE].startswith("s3://pgpitr-drill/dev/postgres-restored/")
     assert containers(pod)["restore"]["command"] == [f"{names.IMAGE_BIN_DIR}/{names.RESTORE_SCRIPT}"]

@@ -8,8 +8,10 @@ import pytest
 from tests.mocks.harness import Recorded, all_values_secret, containers, env_of, kubernetes_objects, run_program
 
 WALG_CONTAINERS = [
+    ("StatefulSet", "postgres", "bootstrap"),
     ("StatefulSet", "postgres", "postgres"),
     ("CronJob", "postgres-backup", "backup"),
+    ("CronJob", "postgres-catch-up-backup", "backup"),
     ("StatefulSet", "postgres-restored", "restore"),
     ("StatefulSet", "postgres-restored", "postgres"),
     ("CronJob", "postgres-verify-restore", "verify"),

@@ -5,6 +5,8 @@ from typing import Any
 
 import pytest
 
+from pgpitr.container_env import restore_digest, restore_target_summary
+from pgpitr_runtime.recovery import RecoveryTarget
 from tests.mocks.harness import Recorded, all_values_secret, containers, env_of, kubernetes_objects, run_program
 
 STATIC_KEYS = {"mode": "staticKeys", "accessKeyId": "AKIAABCDEFGHIJKLMNOP", "secretAccessKey": "wJalrXUtnFEMI/K7MDENG"}
@@ -120,7 +122,9 @@ def test_storage_class_and_resources_from_config(dev_config: dict[str, Any]) -> 
 
 def test_walg_environment_of_the_primary(dev: Recorded) -> None:
     env = env_of(containers(primary_pod(dev))["postgres"])
-    assert env["WALG_S3_PREFIX"] == dev.outputs["walg_s3_prefix"]
+    assert env["PGPITR_ARCHIVE"] == dev.outputs["walg_s3_prefix"]
+    # The scripts resolve WALG_S3_PREFIX from the archive's manifest; no container gets it.
+    assert "WALG_S3_PREFIX" not in env
     assert env["AWS_REGION"] == "eu-west-1"
     assert env["WALG_S3_SSE"] == "aws:kms" and env["WALG_S3_SSE_KMS_ID"] == dev.outputs["kms_key_arn"]
     assert env["WALG_COMPRESSION_METHOD"] == "lz4"
@@ -187,7 +191,7 @@ def test_backup_cronjob_remote_mode_on_schedule(dev: Recorded) -> None:
     assert env["PGUSER"] == "pgpitr_backup" and env["PGDATABASE"] == "postgres"
     assert env["PGPASSWORD"] == {"secret": "postgres-credentials", "key": "backup-password"}
     assert (env["PGPITR_RETENTION_FULL_BACKUPS"], env["PGPITR_RETENTION_DAYS"]) == ("7", "30")
-    assert env["WALG_S3_PREFIX"] == dev.outputs["walg_s3_prefix"]
+    assert env["PGPITR_ARCHIVE"] == dev.outputs["walg_s3_prefix"] and "WALG_S3_PREFIX" not in env
     assert pod["serviceAccountName"] == "postgres"
     assert backup["securityContext"]["runAsNonRoot"] is True
 
@@ -223,11 +227,15 @@ def test_restored_instance_carries_its_target(
     assert env["PGPITR_RECOVERY_TARGET_VALUE"] == value
     assert env["PGPITR_RECOVERY_BACKUP"] == "auto"
     assert env["PGPITR_RECOVERY_ACTION"] == "promote"
-    assert env["PGPITR_SOURCE_WALG_PREFIX"] == recorded.outputs["walg_s3_prefix"]
+    assert env["PGPITR_SOURCE_ARCHIVE"] == recorded.outputs["walg_s3_prefix"]
     # It archives (if at all) to its own prefix, never the source's.
-    assert env["WALG_S3_PREFIX"] == recorded.outputs["restored_walg_s3_prefix"] != recorded.outputs["walg_s3_prefix"]
+    assert env["PGPITR_ARCHIVE"] == recorded.outputs["restored_walg_s3_prefix"] != recorded.outputs["walg_s3_prefix"]
+    assert "WALG_S3_PREFIX" not in env
     server = env_of(containers(pod)["postgres"])
-    assert server["PGPITR_SOURCE_WALG_PREFIX"] == recorded.outputs["walg_s3_prefix"]
+    assert server["PGPITR_SOURCE_ARCHIVE"] == recorded.outputs["walg_s3_prefix"]
+    assert server["PGPITR_ARCHIVE"] == env["PGPITR_ARCHIVE"]
+    # A restored copy has its restore init container, not the primary's bootstrap.
+    assert set(containers(pod)) == {"restore", "postgres", "exporter"}
     assert pod["serviceAccountName"] == "postgres-restored"
     assert "postgres-restored" in objects(recorded, "Service")
 
@@ -243,7 +251,11 @@ def test_restored_instance_archives_to_its_own_prefix_when_asked(dev_config: dic
     recorded = run_program(dev_config)
     conf = objects(recorded, "ConfigMap")["postgres-restored-config"]["data"]["postgresql.conf"]
     assert "archive_mode = 'on'" in conf
-    assert recorded.outputs["restored_walg_s3_prefix"].endswith("/dev/postgres-restored")
+    # An archive per target, named by the digest that names the target's volume claim.
+    digest = restore_digest(restore_target_summary(RecoveryTarget("latest"), "auto"))
+    assert recorded.outputs["restored_walg_s3_prefix"].endswith(f"/dev/postgres-restored/{digest}")
+    (claim,) = objects(recorded, "StatefulSet")["postgres-restored"]["spec"]["volumeClaimTemplates"]
+    assert claim["metadata"]["name"] == f"data-{digest}"
 
 
 def test_new_target_gets_a_new_volume(dev_config: dict[str, Any]) -> None:
@@ -264,6 +276,10 @@ def test_restored_instance_has_its_own_read_only_role(dev_config: dict[str, Any]
     sids = {s["Sid"]: s for s in policy["Statement"]}
     assert "WriteObjects" not in sids
     bucket = recorded.outputs["bucket_name"]
-    assert sids["ReadObjects"]["Resource"] == [f"arn:aws:s3:::{bucket}/dev/postgres/*"]
+    # The source archive: its first location, and its manifest and later locations beside it.
+    assert sorted(sids["ReadObjects"]["Resource"]) == [
+        f"arn:aws:s3:::{bucket}/dev/postgres.locations/*",
+        f"arn:aws:s3:::{bucket}/dev/postgres/*",
+    ]
     account = objects(recorded, "ServiceAccount")["postgres-restored"]
     assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("dev-postgres-restored-walg")

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
+from pgpitr.container_env import restore_digest, restore_target_summary
+from pgpitr_runtime.recovery import RecoveryTarget
 from tests.mocks.harness import Recorded, containers, env_of, kubernetes_objects, run_program, stack_file_config
 
 FOREIGN_PACKAGES = ("aws:", "random:", "docker-build:")
-WALG_CONTAINERS = {"postgres", "restore", "backup", "verify", "wal-chain"}
+WALG_CONTAINERS = {"bootstrap", "postgres", "restore", "backup", "verify", "wal-chain"}
 
 
 RESTORE = '{"enabled": true, "archive": true, "target": {"xid": 771}}'
@@ -69,7 +71,7 @@ def test_walg_reaches_the_store_by_its_endpoint_with_its_ca(onprem: Recorded) ->
         mount = next(m for m in container["volumeMounts"] if ca_file.startswith(m["mountPath"] + "/"))
         volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
         assert volume["secret"]["secretName"] == "backup-store-ca" and mount["readOnly"] is True
-    assert {"postgres", "backup", "verify", "wal-chain"} <= seen
+    assert {"bootstrap", "postgres", "backup", "verify", "wal-chain"} <= seen
 
 
 def test_existing_passwords_and_image_are_used_and_nothing_is_generated(onprem: Recorded) -> None:
@@ -80,7 +82,7 @@ def test_existing_passwords_and_image_are_used_and_nothing_is_generated(onprem: 
         for _, pod in pods(onprem)
         for container in containers(pod).values()
         for name, value in env_of(container).items()
-        if isinstance(value, dict) and value["key"].endswith("-password")
+        if isinstance(value, dict) and "secret" in value and value["key"].endswith("-password")
     ]
     assert password_refs and {ref["secret"] for ref in password_refs} == {"postgres-passwords"}
     images = {c["image"] for _, pod in pods(onprem) for c in containers(pod).values() if c["name"] != "exporter"}
@@ -90,5 +92,8 @@ def test_existing_passwords_and_image_are_used_and_nothing_is_generated(onprem: 
 def test_the_restored_instance_reads_the_source_prefix() -> None:
     (restored,) = [pod for name, pod in pods(run_onprem(restore=True)) if name == "postgres-restored"]
     env = env_of(containers(restored)["restore"])
-    assert env["PGPITR_SOURCE_WALG_PREFIX"] == "s3://pgpitr-backups/onprem/postgres"
-    assert env["WALG_S3_PREFIX"] == "s3://pgpitr-backups/onprem/postgres-restored"
+    assert env["PGPITR_SOURCE_ARCHIVE"] == "s3://pgpitr-backups/onprem/postgres"
+    # restore.archive: an archive of its own per target, named like its volume claim.
+    digest = restore_digest(restore_target_summary(RecoveryTarget("xid", "771"), "auto"))
+    assert env["PGPITR_ARCHIVE"] == f"s3://pgpitr-backups/onprem/postgres-restored/{digest}"
+    assert "WALG_S3_PREFIX" not in env

@@ -25,7 +25,8 @@ def test_restore_drill_cronjob(dev_config: dict[str, Any]) -> None:
     assert verify["command"] == ["/usr/local/bin/pgpitr-verify-restore"]
     env = env_of(verify)
     assert env["PGDATA"].startswith("/scratch/")
-    assert env["PGPITR_SOURCE_WALG_PREFIX"] == env["WALG_S3_PREFIX"] == recorded.outputs["walg_s3_prefix"]
+    assert env["PGPITR_SOURCE_ARCHIVE"] == env["PGPITR_ARCHIVE"] == recorded.outputs["walg_s3_prefix"]
+    assert "WALG_S3_PREFIX" not in env
     assert env["PGPITR_WAL_FETCH_COMMAND"] == "/usr/local/bin/pgpitr-wal-fetch"
     (scratch,) = [v for v in pod["volumes"] if v["name"] == "scratch"]
     assert scratch["emptyDir"]["sizeLimit"] == "50Gi"
@@ -77,7 +78,7 @@ def test_disabled_checks_are_left_out(dev_config: dict[str, Any]) -> None:
         "storage": {"enabled": False},
     }
     recorded = run_program(dev_config)
-    assert set(cronjobs(recorded)) == {"postgres-backup"}
+    assert set(cronjobs(recorded)) == {"postgres-backup", "postgres-catch-up-backup"}
     assert not recorded.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     assert "postgres-verify" not in {o["metadata"]["name"] for o in kubernetes_objects(recorded)}
     (rule,) = [o for o in kubernetes_objects(recorded) if o["kind"] == "PrometheusRule"]

@@ -59,14 +59,14 @@ DRILL = {"namespace": "database", "cronjob": "postgres-verify-restore"}
 DAY_HOURS = 24
 
 
-def jobs_of(prefix: str, failed_latest: bool) -> list[dict[str, str]]:
+def jobs_of(prefix: str, failed_latest: bool, minutes: int = 10) -> list[dict[str, str]]:
     """Two Jobs of a CronJob, the older one failed; the latest failed or not."""
     older, latest = f"{prefix}-29000100", f"{prefix}-29001540"
     return [
-        series("kube_job_status_start_time", {**JOBS, "job_name": older}, "100x10"),
-        series("kube_job_status_failed", {**JOBS, "job_name": older}, "1x10"),
-        series("kube_job_status_start_time", {**JOBS, "job_name": latest}, "200x10"),
-        series("kube_job_status_failed", {**JOBS, "job_name": latest}, "1x10" if failed_latest else "0x10"),
+        series("kube_job_status_start_time", {**JOBS, "job_name": older}, f"100x{minutes}"),
+        series("kube_job_status_failed", {**JOBS, "job_name": older}, f"1x{minutes}"),
+        series("kube_job_status_start_time", {**JOBS, "job_name": latest}, f"200x{minutes}"),
+        series("kube_job_status_failed", {**JOBS, "job_name": latest}, f"{int(failed_latest)}x{minutes}"),
     ]
 
 
@@ -209,6 +209,37 @@ CASES = [
         ],
     ),
     Case(
+        "a catch-up backup succeeding after the scheduled one failed does not hide it",
+        "PgpitrBackupJobFailed",
+        5,
+        [
+            series("kube_job_status_start_time", {**JOBS, "job_name": "postgres-backup-29000100"}, "100x10"),
+            series("kube_job_status_failed", {**JOBS, "job_name": "postgres-backup-29000100"}, "1x10"),
+            series("kube_job_status_start_time", {**JOBS, "job_name": "postgres-catch-up-backup-29000105"}, "400x10"),
+            series("kube_job_status_failed", {**JOBS, "job_name": "postgres-catch-up-backup-29000105"}, "0x10"),
+        ],
+        [{**JOBS, "job_name": "postgres-backup-29000100"}],
+    ),
+    Case(
+        "the catch-up backup keeps failing",
+        "PgpitrCatchUpBackupFailing",
+        20,
+        jobs_of("postgres-catch-up-backup", True, minutes=30),
+        [{**JOBS, "job_name": "postgres-catch-up-backup-29001540"}],
+    ),
+    Case(
+        "one catch-up run failed, the next succeeded",
+        "PgpitrCatchUpBackupFailing",
+        20,
+        jobs_of("postgres-catch-up-backup", False, minutes=30),
+    ),
+    Case(
+        "a failed scheduled backup is not a catch-up failure",
+        "PgpitrCatchUpBackupFailing",
+        20,
+        jobs_of("postgres-backup", True, minutes=30),
+    ),
+    Case(
         "latest restore drill failed",
         "PgpitrRestoreDrillFailed",
         5,
@@ -311,7 +342,7 @@ def test_promtool_check_rules(rules_file: Path) -> None:
     result = subprocess.run(["promtool", "check", "rules", str(rules_file)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     count = sum(len(g["rules"]) for g in yaml.safe_load(rules_file.read_text())["groups"])
-    assert count == 9
+    assert count == 10
     assert f"SUCCESS: {count} rules found" in result.stdout
 
 
