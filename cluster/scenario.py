@@ -13,7 +13,12 @@ running pgpitr's image; restores set with `pulumi config` and checked row by row
    PrometheusRule were admitted against their CRDs, and the primary's exporter sidecar
    serves every metric the alert rules select, with pg_up 1.
 5. A misspelt config key: `pulumi preview` fails with one line naming it; nothing changes.
-6. `pulumi destroy`: no pgpitr object left; `cluster down`: the machine as it was.
+6. The archive through the database's life (cluster/archive_events.py), the restored
+   instance removed first: a restart of the primary while the S3 server is stopped, then
+   resumed (the WAL chain Job succeeds); its PVC deleted with its pod (back with every
+   archived row); a namespace change (refused at preview); `pulumi destroy` then
+   `pulumi up` (back from the archive). Each is an entry of `archive_events`.
+7. `pulumi destroy`: no pgpitr object left; `cluster down`: the machine as it was.
 
 The last line on stdout is one JSON object (README "A local Kubernetes").
 """
@@ -29,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
 from cluster import s3, snapshot
+from cluster.archive_events import ArchiveEvent, ArchiveEvents
 from cluster.cli import Tools
 from cluster.config import BUCKET, DEFAULT_NAMESPACE, REPOSITORY_ROOT, WorkDir
 from cluster.lifecycle import Cluster
@@ -54,6 +60,7 @@ READY_TIMEOUT: Final = 300.0
 ARCHIVE_TIMEOUT: Final = 120.0
 EXPORTER_TIMEOUT: Final = 60.0
 MISSPELT_KEY: Final = "backup.shedule"
+ARCHIVE_EVENTS: Final = 4
 
 
 @dataclass
@@ -80,6 +87,8 @@ class ScenarioResult:
     sidecar scraped: every metric the rules select present."""
     typo_preview: str = ""
     """The one line `pulumi preview` failed with on a misspelt key."""
+    archive_events: list[ArchiveEvent] = field(default_factory=list)
+    """Restarts, a lost volume, a namespace change, destroy and up: rows before and after."""
     destroyed: bool = False
     machine_restored: bool = False
     machine_differences: dict[str, Any] = field(default_factory=dict)
@@ -289,7 +298,28 @@ class Scenario:
         if refused:
             raise ClusterError(f"pods refused: {refused[0]}")
         self.misspelt_key_preview()
+        self.archive_life()
         return self.result
+
+    # --- 6. the archive through the database's life -----------------------------------------
+    def archive_life(self) -> None:
+        self.tools.pulumi("config", "set", "--path", "restore.enabled", "false")
+        self.tools.pulumi("up", "--yes", "--skip-preview")
+        events = ArchiveEvents(self.cluster, self.tools, self.pods, TABLE, chain_cronjob_name(PRIMARY_NAME))
+        happenings: list[Callable[[], ArchiveEvent]] = [
+            events.restart_during_outage,
+            events.lost_volume,
+            events.namespace_change,
+            events.destroy_and_up,
+        ]
+        for happen in happenings:
+            outcome = happen()
+            self.result.archive_events.append(outcome)
+            verdict = "ok" if outcome.ok else "FAILED"
+            self.step(
+                f"{outcome.event}: {outcome.rows_found}/{outcome.rows_expected} rows, {outcome.seconds}s, {verdict}"
+                + (f" ({outcome.detail})" if outcome.detail else "")
+            )
 
 
 def run(work: WorkDir, progress: Progress) -> ScenarioResult:
@@ -319,6 +349,8 @@ def run(work: WorkDir, progress: Progress) -> ScenarioResult:
         and len(result.restores) == 2
         and all(restore.ok for restore in result.restores)
         and bool(result.monitoring)
+        and len(result.archive_events) == ARCHIVE_EVENTS
+        and all(event.ok for event in result.archive_events)
         and result.destroyed
         and result.machine_restored
     )
