@@ -15,7 +15,7 @@ from typing import Final
 
 from cluster import api as k8s
 from cluster import objects
-from cluster.cli import Tools
+from cluster.cli import Tools, program_errors
 from cluster.config import DEFAULT_NAMESPACE
 from cluster.lifecycle import Cluster
 from cluster.pods import Pods
@@ -220,7 +220,7 @@ class ArchiveEvents:
         finally:
             self.tools.pulumi("config", "set", "namespace", DEFAULT_NAMESPACE)
         marker = "invalid stack config: pgpitr:namespace: cannot change on a deployed stack"
-        lines = sorted({line[line.index(marker) :].strip() for line in preview.stdout.splitlines() if marker in line})
+        lines = program_errors(preview.stdout, marker)
         if preview.returncode == 0 or len(lines) != 1:
             problems.append(
                 f"the preview must fail with one line naming namespace; got {lines or preview.stdout[-300:]}"

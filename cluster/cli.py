@@ -69,3 +69,9 @@ class Tools:
     def pulumi_stack(self, *args: str) -> str:
         """`pulumi stack ...` (which takes no --config-file)."""
         return self.run(["pulumi", "stack", *args, "--non-interactive"], PULUMI_TIMEOUT).stdout
+
+
+def program_errors(output: str, marker: str) -> list[str]:
+    """The distinct lines of a Pulumi command's output from `marker` on: the CLI shows the
+    program's error twice (progress and diagnostics), which is one message."""
+    return sorted({line[line.index(marker) :].strip() for line in output.splitlines() if marker in line})

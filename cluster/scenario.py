@@ -35,7 +35,7 @@ from typing import Any, Final
 
 from cluster import s3, snapshot
 from cluster.archive_events import ArchiveEvent, ArchiveEvents
-from cluster.cli import Tools
+from cluster.cli import Tools, program_errors
 from cluster.config import BUCKET, DEFAULT_NAMESPACE, REPOSITORY_ROOT, WorkDir
 from cluster.lifecycle import Cluster
 from cluster.pods import MONITORING_RESOURCES, Pods, pgpitr_objects
@@ -251,9 +251,7 @@ class Scenario:
             preview = self.tools.pulumi("preview", check=False)
         finally:
             self.tools.pulumi("config", "rm", "--path", MISSPELT_KEY)
-        # The CLI shows the program's error twice (progress and diagnostics): one message.
-        marker = "invalid stack config"
-        errors = sorted({line[line.index(marker) :].strip() for line in preview.stdout.splitlines() if marker in line})
+        errors = program_errors(preview.stdout, "invalid stack config")
         if preview.returncode == 0 or len(errors) != 1 or f"pgpitr:{MISSPELT_KEY}" not in errors[0]:
             raise ClusterError(
                 f"a misspelt key must fail the preview with one line naming it; got {errors or preview.stdout[-300:]}"

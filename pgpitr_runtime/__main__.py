@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pgpitr_runtime import kube_events, names
 from pgpitr_runtime.archive_commands import COMMANDS as ARCHIVE_COMMANDS
 from pgpitr_runtime.archive_commands import COMMANDS_WITH_ARGUMENT
-from pgpitr_runtime.backups import AUTO, BackupChoiceError, choose_backup, parse_backup_list
+from pgpitr_runtime.backups import BackupChoiceError, parse_backup_list
 from pgpitr_runtime.key_check import classify_fetch, key_configured, problem_line, walg_reason
 from pgpitr_runtime.recovery import (
     RecoveryInputError,
@@ -25,7 +25,6 @@ from pgpitr_runtime.recovery import (
     recovery_settings,
     render_settings,
 )
-from pgpitr_runtime.retention import RetentionPolicy, evaluation_time, plan_retention
 from pgpitr_runtime.wal_chain import listed_segments as newest_segments
 from pgpitr_runtime.wal_chain import parse_wal_verify
 
@@ -82,27 +81,10 @@ def cmd_check_target(env: Mapping[str, str]) -> str:
     return f"{target.kind} {target.value or ''}".strip()
 
 
-def cmd_choose_backup(env: Mapping[str, str]) -> str:
-    target, _ = target_from_env(env)
-    backups = parse_backup_list(sys.stdin.read())
-    return choose_backup(backups, target, env.get(names.PGPITR_RECOVERY_BACKUP) or AUTO).name
-
-
 def cmd_recovery_conf(env: Mapping[str, str]) -> str:
     target, options = target_from_env(env)
     command = f'{_require(env, names.PGPITR_WAL_FETCH_COMMAND)} "%f" "%p"'
     return render_settings(recovery_settings(target, options, command)).rstrip("\n")
-
-
-def cmd_retention_plan(env: Mapping[str, str]) -> str:
-    policy = RetentionPolicy(
-        full_backups=int(_require(env, names.PGPITR_RETENTION_FULL_BACKUPS)),
-        days=int(_require(env, names.PGPITR_RETENTION_DAYS)),
-    )
-    plan = plan_retention(parse_backup_list(sys.stdin.read()), policy, evaluation_time(env))
-    kept = plan.keep_from.name if plan.keep_from else "all"
-    print(f"retention: keeping {kept} and newer ({plan.reason})", file=sys.stderr)
-    return "\n".join(plan.delete_args)
 
 
 def cmd_wal_chain_report(env: Mapping[str, str]) -> str:
@@ -118,15 +100,6 @@ def cmd_wal_chain_report(env: Mapping[str, str]) -> str:
     for arriving in report.arriving:
         print(f"pgpitr: warning: not archived yet: {arriving.describe()}", file=sys.stderr)
     return summary
-
-
-def cmd_backup_segment(env: Mapping[str, str]) -> str:
-    """The first WAL segment of backup PGPITR_KEY_CHECK_BACKUP, from the listing on stdin."""
-    name = _require(env, names.PGPITR_KEY_CHECK_BACKUP)
-    for backup in parse_backup_list(sys.stdin.read()):
-        if backup.name == name:
-            return backup.start_segment
-    raise BackupChoiceError(f"backup {name} is not in the listing")
 
 
 def cmd_key_check(env: Mapping[str, str]) -> str:
@@ -197,11 +170,8 @@ def cmd_newest_backup(env: Mapping[str, str]) -> str:
 
 COMMANDS: dict[str, Callable[[Mapping[str, str]], str]] = {
     "check-target": cmd_check_target,
-    "choose-backup": cmd_choose_backup,
     "recovery-conf": cmd_recovery_conf,
-    "retention-plan": cmd_retention_plan,
     "newest-backup": cmd_newest_backup,
-    "backup-segment": cmd_backup_segment,
     "key-check": cmd_key_check,
     "key-verdict": cmd_key_verdict,
     "kube-event": cmd_kube_event,

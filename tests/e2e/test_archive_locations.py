@@ -15,39 +15,27 @@ from typing import Any
 import pytest
 import yaml
 
-from drill import encryption_keys, local_stack, postgres, processes
+from drill import encryption_keys, postgres, processes
 from drill.local_stack import LocalStack
 from drill.scenario import Workload, restored_ids
 from drill.toolchain import Toolchain
 from pgpitr_runtime import names
 from pgpitr_runtime.archive import Manifest
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
+from tests.e2e.stacks import ROOT, changed_dev_stack
 from tests.e2e.storage import objects_under
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
 LZ4_FRAME_MAGIC = b"\x04\x22\x4d\x18"
 FIRST_KEY, SECOND_KEY = "backup-key-2026", "backup-key-2027"
 
 
-def stack_file(directory: Path, name: str, backup: dict[str, Any]) -> str:
-    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
-    document["config"]["pgpitr:backup"] |= backup
-    path = directory / f"Pulumi.{name}.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return str(path)
-
-
 @pytest.fixture(scope="module")
 def changing(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Path]]:
+    # Every phase redeploys the same stack file: the archive prefix (<stack>/postgres) stays.
     directory = tmp_path_factory.mktemp("locations")
-    # Every phase's stack file has the same name: the archive prefix (<stack>/postgres) stays.
-    plain = stack_file(directory, "changing", {})
-    running = local_stack.up(directory / "stack", plain)
-    try:
+    with changed_dev_stack(directory, "changing", lambda config: None) as running:
         yield running, directory
-    finally:
-        local_stack.down(directory / "stack")
 
 
 def manifest(stack: LocalStack) -> Manifest:

@@ -16,7 +16,7 @@ from drill.state import free_port
 from drill.workload import AckedWriter
 from pgpitr_runtime import names
 from pgpitr_runtime.archive import Manifest
-from tests.e2e.test_faults import chain_intact, counts, restored_acked_ids, wait_until_archived
+from tests.e2e.accounting import chain_intact, counts, restored_acked_ids, wait_until_archived
 
 pytestmark = pytest.mark.e2e
 

@@ -18,12 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
-import yaml
 
 from components.backup_encryption import key_delivery
-from drill import encryption_keys, environment, local_stack, postgres, processes
+from drill import encryption_keys, environment, postgres, processes
 from drill.local_stack import LocalStack
 from drill.processes import DrillError
 from drill.scenario import Workload, restored_ids
@@ -31,11 +31,11 @@ from drill.toolchain import Toolchain
 from pgpitr.container_env import recovery_environment
 from pgpitr_runtime import names
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
+from tests.e2e.stacks import changed_dev_stack
 from tests.e2e.storage import archive_key_prefix, objects_under
 
 pytestmark = pytest.mark.e2e
 LZ4_FRAME_MAGIC = b"\x04\x22\x4d\x18"
-ROOT = Path(__file__).resolve().parents[2]
 FAIL_WITHIN = 120.0
 """A restore with a bad key must fail within this many seconds (WAL-G alone retried for
 many minutes)."""
@@ -59,14 +59,12 @@ def encrypted(
     """A drill stack whose stack file encrypts backups with `method`, with two phases of
     rows: one base backup after phase 1, phase 2 archived."""
     method: str = request.param
-    directory = tmp_path_factory.mktemp(f"encrypted-{method}")
-    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
     encryption = {"method": method} | ({"existingSecret": "backup-pgp-key"} if method == "pgp" else {})
-    document["config"]["pgpitr:backup"]["encryption"] = encryption
-    stack_file = directory / "Pulumi.encrypted.yaml"
-    stack_file.write_text(yaml.safe_dump(document))
-    running = local_stack.up(directory / "stack", str(stack_file))
-    try:
+
+    def encrypt(config: dict[str, Any]) -> None:
+        config["pgpitr:backup"]["encryption"] = encryption
+
+    with changed_dev_stack(tmp_path_factory.mktemp(f"encrypted-{method}"), "encrypted", encrypt) as running:
         work = Workload(running)
         work.create_table()
         work.write_phase(1)
@@ -74,8 +72,6 @@ def encrypted(
         work.write_phase(2)
         running.switch_wal_and_wait_archived()
         yield EncryptedStack(running, work, method)
-    finally:
-        local_stack.down(directory / "stack")
 
 
 def stored_objects(stack: LocalStack) -> dict[str, bytes]:

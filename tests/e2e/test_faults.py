@@ -3,7 +3,6 @@ and damaged WAL in storage. Every acknowledged commit is accounted for."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -13,29 +12,13 @@ from drill import postgres, processes
 from drill.local_stack import LocalStack
 from drill.processes import DrillError
 from drill.scenario import Workload
-from drill.workload import TABLE, AckedWriter
+from drill.workload import AckedWriter
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
+from tests.e2e.accounting import chain_intact, counts, restored_acked_ids, wait_until_archived
 from tests.e2e.storage import archive_key_prefix, objects_under
 
 pytestmark = pytest.mark.e2e
 OUTAGE_SECONDS = 125
-
-
-def restored_acked_ids(dsn: str, writer: AckedWriter) -> set[int]:
-    """The ids `writer` wrote that the restored copy holds (earlier tests' rows left out)."""
-    with postgres.connect(dsn) as conn:
-        rows = conn.execute(f"SELECT id FROM {TABLE} WHERE id >= %s", [writer.first_id])
-        return {int(str(row[0])) for row in rows}
-
-
-def wait_until_archived(stack: LocalStack, timeout: float = 600) -> None:
-    """Every segment up to the current one is in storage (switching out the current one)."""
-    stack.switch_wal_and_wait_archived(timeout=timeout)
-
-
-def chain_intact(stack: LocalStack) -> None:
-    summary = stack.check_wal_chain()
-    assert summary["ok"] is True and summary["missing"] == [], summary
 
 
 def test_storage_outage_loses_no_acknowledged_commit(stack: LocalStack) -> None:
@@ -92,11 +75,6 @@ def test_storage_outage_loses_no_acknowledged_commit(stack: LocalStack) -> None:
         lost=len(acknowledged - everything),
     )
     stack.remove_restored(latest)
-
-
-def counts(fault: str, **numbers: int) -> None:
-    """The test's numbers, on stderr (shown with `pytest -s`, and with a failure)."""
-    print(f"{fault}: " + ", ".join(f"{key}={value}" for key, value in numbers.items()), file=sys.stderr)
 
 
 def postgres_now(stack: LocalStack) -> str:

@@ -6,37 +6,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
-import yaml
 
-from drill import local_stack, postgres
+from drill import postgres
 from drill.local_stack import LocalStack
 from drill.toolchain import Toolchain
 from drill.workload import AckedWriter
 from pgpitr.container_env import STOP_GRACE_SECONDS
-from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
-from tests.e2e.test_faults import counts, restored_acked_ids
+from tests.e2e.accounting import counts, latest_holds_every_acknowledged
+from tests.e2e.stacks import changed_dev_stack
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
 HOUR = 3600
 
 
 @pytest.fixture(scope="module")
 def hourly(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """A drill stack that forces a WAL switch only once an hour."""
-    directory = tmp_path_factory.mktemp("hourly")
-    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
-    document["config"]["pgpitr:archiveTimeout"] = HOUR
-    stack_file = directory / "Pulumi.hourly.yaml"
-    stack_file.write_text(yaml.safe_dump(document))
-    running = local_stack.up(directory / "stack", str(stack_file))
-    try:
+    with changed_dev_stack(tmp_path_factory.mktemp("hourly"), "hourly", set_hourly) as running:
         yield running
-    finally:
-        local_stack.down(directory / "stack")
+
+
+def set_hourly(config: dict[str, Any]) -> None:
+    config["pgpitr:archiveTimeout"] = HOUR
 
 
 def test_a_planned_stop_archives_every_acknowledged_commit(hourly: LocalStack) -> None:
@@ -60,10 +54,7 @@ def test_a_planned_stop_archives_every_acknowledged_commit(hourly: LocalStack) -
     assert not postgres.running(hourly.primary_base)
     assert stop_seconds < STOP_GRACE_SECONDS
     # Only what storage holds: the primary is down, the copy reads the archive alone.
-    latest = hourly.restore(RecoveryTarget.parse("latest", None), RecoveryOptions())
-    restored = restored_acked_ids(hourly.state.dsn(latest), writer)
-    acknowledged = set(writer.acknowledged)
-    assert acknowledged <= restored, f"commits not archived at the stop: {sorted(acknowledged - restored)[:10]}"
+    acknowledged, restored = latest_holds_every_acknowledged(hourly, writer)
     counts(
         "planned stop, archiveTimeout 3600",
         acknowledged=len(acknowledged),
@@ -71,5 +62,4 @@ def test_a_planned_stop_archives_every_acknowledged_commit(hourly: LocalStack) -
         stop_seconds=round(stop_seconds),
         lost=len(acknowledged - restored),
     )
-    hourly.remove_restored(latest)
     hourly.start_primary()

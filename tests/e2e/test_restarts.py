@@ -15,13 +15,11 @@ from drill import postgres, processes
 from drill.local_stack import LocalStack
 from drill.workload import AckedWriter
 from pgpitr.container_env import STOP_GRACE_SECONDS
-from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
-from tests.e2e.test_faults import chain_intact, counts, restored_acked_ids, wait_until_archived
+from tests.e2e.accounting import chain_intact, counts, latest_holds_every_acknowledged, wait_until_archived
 
 pytestmark = pytest.mark.e2e
 OUTAGE_SECONDS = 125
 SWITCHES_DURING_OUTAGE = 3
-LATEST = RecoveryTarget.parse("latest", None)
 
 
 def ready_segments(stack: LocalStack) -> set[str]:
@@ -69,11 +67,7 @@ def test_restart_during_a_storage_outage_loses_no_acknowledged_commit(stack: Loc
         writer.stop()
     wait_until_archived(stack)
     chain_intact(stack)
-    latest = stack.restore(LATEST, RecoveryOptions())
-    restored = restored_acked_ids(stack.state.dsn(latest), writer)
-    acknowledged = set(writer.acknowledged)
-    assert acknowledged <= restored, f"lost acknowledged commits: {sorted(acknowledged - restored)[:10]}"
-    assert restored - acknowledged <= writer.in_flight, "rows nobody wrote"
+    acknowledged, restored = latest_holds_every_acknowledged(stack, writer)
     counts(
         "restart during a storage outage",
         outage_seconds=round(time.monotonic() - outage_started),
@@ -83,4 +77,3 @@ def test_restart_during_a_storage_outage_loses_no_acknowledged_commit(stack: Loc
         restored_latest=len(restored),
         lost=len(acknowledged - restored),
     )
-    stack.remove_restored(latest)

@@ -5,37 +5,32 @@ first history file (which would leave it archiving nothing while its pg_wal grow
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
-import yaml
 
-from drill import environment, local_stack, postgres
+from drill import environment, postgres
 from drill.local_stack import LocalStack
 from drill.scenario import Workload
 from drill.toolchain import Toolchain
 from pgpitr_runtime import names
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
+from tests.e2e.stacks import changed_dev_stack
 from tests.e2e.storage import objects_under
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
 NAME = "postgres-restored"
 """As restore.name names the copy in a cluster: the same name for both targets."""
 
 
 @pytest.fixture(scope="module")
 def archiving_copies(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    directory = tmp_path_factory.mktemp("restored-archive")
-    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
-    document["config"]["pgpitr:restore"] = {"enabled": False, "archive": True}
-    path = directory / "Pulumi.copies.yaml"
-    path.write_text(yaml.safe_dump(document))
-    running = local_stack.up(directory / "stack", str(path))
-    try:
+    with changed_dev_stack(tmp_path_factory.mktemp("restored-archive"), "copies", archive_copies) as running:
         yield running
-    finally:
-        local_stack.down(directory / "stack")
+
+
+def archive_copies(config: dict[str, Any]) -> None:
+    config["pgpitr:restore"] = {"enabled": False, "archive": True}
 
 
 def copy_archives(dsn: str) -> str:

@@ -234,3 +234,47 @@ def test_the_catch_up_backs_up_when_the_timeline_has_no_backup() -> None:
     assert on_one.startswith("no:")
     assert runtime("backup-needed", {names.PGPITR_PRIMARY_TIMELINE: "2"}, listing).stdout.startswith("yes:")
     assert runtime("backup-needed", {names.PGPITR_PRIMARY_TIMELINE: "1"}, "").stdout.startswith("yes:")
+
+
+def test_a_restore_reads_wal_from_its_backups_location_and_every_later_one(tmp_path: Path) -> None:
+    """archive-choose: the backup, its first segment (WAL-G's wal_file_name), and one WAL
+    source per location from the backup's on, each with its own settings."""
+    archive = manifest(None, KEY_ONE, KEY_TWO)
+    listings = tmp_path / "listings"
+    listings.mkdir()
+
+    def row(name: str, segment: str, finished: str) -> dict[str, object]:
+        return {
+            "backup_name": name,
+            "wal_file_name": segment,
+            "start_time": finished,
+            "finish_time": finished,
+            "start_lsn": 1,
+            "finish_lsn": 2,
+        }
+
+    (listings / "1.json").write_text(
+        json.dumps([row("base_000000010000000000000003", "000000010000000000000003", "2026-11-01T00:00:00Z")])
+    )
+    (listings / "2.json").write_text(
+        json.dumps([row("base_000000010000000000000009", "000000010000000000000009", "2026-11-10T00:00:00Z")])
+    )
+    state = tmp_path / "state"
+    env = {
+        names.PGPITR_SOURCE_ARCHIVE: ARCHIVE,
+        names.PGPITR_ENCRYPTION_METHOD: "libsodium",
+        names.PGPITR_ENCRYPTION_KEY_SOURCE: "key-two",
+        names.PGPITR_KEYS_DIR: "/keys",
+        names.PGPITR_LISTINGS_DIR: str(listings),
+        names.PGPITR_ARCHIVE_STATE_DIR: str(state),
+        names.PGPITR_RECOVERY_TARGET_KIND: "time",
+        names.PGPITR_RECOVERY_TARGET_VALUE: "2026-11-05T00:00:00Z",
+    }
+    chosen = runtime("archive-choose", env, archive.to_json())
+    assert chosen.returncode == 0, chosen.stderr
+    assert chosen.stdout.split() == ["base_000000010000000000000003", "000000010000000000000003"]
+    sources = sorted(path.name for path in state.glob("fetch-*.env"))
+    assert sources == ["fetch-1.env", "fetch-2.env", "fetch-3.env"]
+    assert f"WALG_S3_PREFIX={ARCHIVE}\n" in (state / "fetch-1.env").read_text()
+    assert "/keys/key-one/libsodium-key" in (state / "fetch-2.env").read_text()
+    assert "WALG_LIBSODIUM_KEY_PATH" not in (state / "fetch-3.env").read_text(), "the configured key, as it is"

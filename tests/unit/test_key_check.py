@@ -4,7 +4,6 @@ them against the drill's storage (libsodium and PGP, lz4 unless said otherwise).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -13,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from pgpitr_runtime import names
-from pgpitr_runtime.backups import parse_backup_list
 from pgpitr_runtime.key_check import FetchVerdict, classify_fetch, problem_line, walg_reason
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -226,32 +224,6 @@ def test_key_check_command() -> None:
 
     bad = runtime("key-check", check_env(1) | {names.PGPITR_KEY_CHECK_STATUS: "x"}, "")
     assert bad.returncode == 2 and bad.stdout == "" and "must be an exit status" in bad.stderr
-
-
-def test_backup_segment_command() -> None:
-    rows = [
-        {
-            "backup_name": BACKUP,
-            "wal_file_name": SEGMENT,
-            "start_time": "2026-11-26T16:56:43.93276Z",
-            "finish_time": "2026-11-26T16:56:45.074343Z",
-            "start_lsn": 33554472,
-            "finish_lsn": 33554688,
-        },
-        {
-            "backup_name": "base_000000010000000000000009",
-            "start_time": "2026-11-26T17:56:43Z",
-            "finish_time": "2026-11-26T17:56:45Z",
-            "start_lsn": 150994984,
-            "finish_lsn": 150995200,
-        },
-    ]
-    listing = json.dumps(rows)
-    assert [b.start_segment for b in parse_backup_list(listing)] == [SEGMENT, "000000010000000000000009"]
-    found = runtime("backup-segment", {names.PGPITR_KEY_CHECK_BACKUP: BACKUP}, listing)
-    assert (found.returncode, found.stdout) == (0, f"{SEGMENT}\n")
-    absent = runtime("backup-segment", {names.PGPITR_KEY_CHECK_BACKUP: "base_000000010000000000000005"}, listing)
-    assert absent.returncode == 2 and "not in the listing" in absent.stderr
 
 
 def test_the_restore_script_checks_the_key_before_fetching() -> None:
