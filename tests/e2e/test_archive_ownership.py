@@ -104,3 +104,20 @@ def test_a_second_database_pointed_at_a_used_archive_is_refused(stack: LocalStac
     finally:
         postgres.stop(stack.tools, base, env)
     assert manifest(stack).system_identifier == owner
+
+
+def test_an_empty_volume_is_refused_when_the_setting_says_so(stack: LocalStack, tmp_path: Path) -> None:
+    """storage.emptyVolume refuse: the init container fails with one line and leaves the
+    volume empty, for a person to decide."""
+    base = tmp_path / "empty"
+    postgres.prepare_dirs(base)
+    pgdata = postgres.instance_paths(base)["pgdata"]
+    env = environment.bootstrap_env(stack.state, stack.settings, stack.tools, str(pgdata))
+    env[names.PGPITR_EMPTY_VOLUME] = "refuse"
+    result = processes.run([str(environment.SCRIPTS_DIR / names.BOOTSTRAP_SCRIPT)], env, check=False)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and errors[0] == result.stderr.strip().splitlines()[-1], result.stderr
+    assert f"{stack.walg_prefix()} holds the archive of database" in errors[0]
+    assert "storage.emptyVolume is refuse" in errors[0]
+    assert not pgdata.exists() or not any(pgdata.iterdir()), "nothing may be written to the volume"
