@@ -10,6 +10,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+from pathlib import Path
 
 from drill.processes import DrillError
 
@@ -32,7 +33,12 @@ def pgp_key(passphrase: str = "") -> str:
     if gpg is None:
         raise DrillError("a PGP-encrypted drill needs gpg; run `make setup` (Debian package gnupg)")
     home = tempfile.mkdtemp(prefix="pgpitr-gpg-")
-    protection = ["--passphrase", passphrase] if passphrase else ["--passphrase", ""]
+    # From a file, not as an argument: a passphrase that starts with '-' would be taken
+    # for an option (token_urlsafe makes one in 64).
+    passphrase_file = Path(home) / "passphrase"
+    passphrase_file.write_text(passphrase + "\n")
+    passphrase_file.chmod(0o600)
+    protection = ["--passphrase-file", str(passphrase_file)]
     common = [gpg, "--homedir", home, "--batch", "--pinentry-mode", "loopback", *protection]
     try:
         generate = subprocess.run(
