@@ -1,4 +1,4 @@
-"""python -m bench: every measurement of issue 13 in one run, written to --out as
+"""python -m bench: every benchmark measurement in one run, written to --out as
 results.json, results.md and results.png. Each timing is the median of --runs runs.
 
 1. Storage: a plain multipart upload and download of a --storage-mb file.

@@ -1,4 +1,4 @@
-"""results.json's headline: the keys issue 8 named, as medians at the largest size
+"""results.json's headline: backup, restore and RPO figures of each tool, as medians at the largest size
 measured, with their spread ([fastest, slowest] run) under `spread`."""
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ POSTGRES_EXPORTER_IMAGE: Final = "quay.io/prometheuscommunity/postgres-exporter:
 the Debian package (0.11) the tests scrape produces the same metric names."""
 
 
-# The local cluster (issue 15): Kubernetes, CoreDNS, the pause image, the Pulumi CLI and
+# The local cluster (cluster/): Kubernetes, CoreDNS, the pause image, the Pulumi CLI and
 # the Kubernetes provider, built from source by cluster/build/*.sh and cached under
 # .tools/<name>/<version>-<digest of the build inputs>/ (cluster/toolchain.py).
 

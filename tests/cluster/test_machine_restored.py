@@ -1,4 +1,4 @@
-"""`cluster up` and `cluster down` leave this machine exactly as they found it (issue 15).
+"""`cluster up` and `cluster down` leave this machine exactly as they found it.
 
 Runs the real harness as root: a snapshot of the machine (kernel settings kubelet and the
 bridge change, links, addresses, routes, iptables chains and rules, nftables tables,
