@@ -8,8 +8,8 @@ import pytest
 
 from pgpitr.versions import KUBERNETES_VERSION
 from tests.mocks.harness import kubernetes_objects, run_program, stack_file_config
+from tests.mocks.schemas import validate_all
 
-OPERATOR_GROUP = "monitoring.coreos.com/"
 STATIC_KEYS = {"mode": "staticKeys", "accessKeyId": "AKIAABCDEFGHIJKLMNOP", "secretAccessKey": "wJalrXUtnFEMI/K7MDENG"}
 VARIANTS: dict[str, tuple[dict[str, Any], list[str]]] = {
     "dev": ({}, []),
@@ -33,19 +33,6 @@ def test_every_object_is_schema_valid(dev_config: dict[str, Any], variant: str) 
     overrides, secret_keys = VARIANTS[variant]
     recorded = run_program(dev_config | overrides, secret_keys=secret_keys)
     validate_all(kubernetes_objects(recorded))
-
-
-def validate_all(rendered: list[dict[str, Any]]) -> None:
-    assert len(rendered) >= 8
-    custom = [o for o in rendered if o["apiVersion"].startswith(OPERATOR_GROUP)]
-    # prometheus-operator's kinds have no schema in kubernetes-validate; promtool checks
-    # the rules (tests/monitoring) and test_monitoring the PodMonitor.
-    assert {o["kind"] for o in custom} <= {"PodMonitor", "PrometheusRule"}
-    for obj in (o for o in rendered if o not in custom):
-        try:
-            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            pytest.fail(f"{obj['kind']} {obj['metadata'].get('name')}: {error.message} at {list(error.path)}")
 
 
 @pytest.mark.parametrize("variant", sorted(ONPREM_VARIANTS))

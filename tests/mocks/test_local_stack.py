@@ -10,8 +10,7 @@ from cluster import config as cluster
 from pgpitr.settings import StackSettings, parse_settings
 from pgpitr.settings.bucket import S3CompatibleBucketSettings
 from tests.mocks.harness import kubernetes_objects, run_program, stack_file_config
-from tests.mocks.test_kubernetes_schemas import validate_all
-from tests.mocks.test_s3_compatible_stack import FOREIGN_PACKAGES
+from tests.mocks.schemas import FOREIGN_PACKAGES, validate_all
 
 
 def local_settings() -> StackSettings:

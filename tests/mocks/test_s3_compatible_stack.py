@@ -11,8 +11,8 @@ import pytest
 from pgpitr.container_env import restore_digest, restore_target_summary
 from pgpitr_runtime.recovery import RecoveryTarget
 from tests.mocks.harness import Recorded, containers, env_of, kubernetes_objects, run_program, stack_file_config
+from tests.mocks.schemas import FOREIGN_PACKAGES
 
-FOREIGN_PACKAGES = ("aws:", "random:", "docker-build:")
 WALG_CONTAINERS = {"bootstrap", "postgres", "restore", "backup", "verify", "wal-chain"}
 
 

@@ -228,19 +228,9 @@ def test_debian_packages_provide_the_system_programs() -> None:
     assert (result.returncode, result.stderr) == (0, "")
 
 
-def test_build_scripts_are_strict_and_shellcheck_clean() -> None:
-    shellcheck = require_program("shellcheck", "run `make setup` (Debian package shellcheck)")
+def test_every_build_has_its_script() -> None:
+    """(Strictness and shellcheck: tests/unit/test_container_files.py, for every shell file.)"""
     assert {path.name for path in SCRIPTS} == {build.script for build in toolchain.builds()}
-    for path in SCRIPTS:
-        assert "set -euo pipefail" in path.read_text(), path.name
-        assert path.stat().st_mode & 0o111, f"{path.name} is not executable"
-    result = subprocess.run(
-        [shellcheck, "--external-sources", *map(str, [*SCRIPTS, toolchain.BUILD_DIR / "lib.sh"])],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout
 
 
 def test_the_python_sdk_asks_for_the_provider_the_cluster_deploys_with() -> None:

@@ -13,15 +13,43 @@ from pgpitr_runtime import names
 from tests.requirements import require_program
 
 ROOT = Path(__file__).resolve().parents[2]
-SHELL_FILES = sorted(
-    list((ROOT / "docker" / "bin").iterdir())
-    + list((ROOT / "docker").glob("*.sh"))
-    + list((ROOT / "scripts").glob("*.sh"))
-    + [ROOT / ".ci" / "run"]
-)
+
+
+def tracked_files() -> list[Path]:
+    """Every file git tracks (with a work tree's untracked, not ignored ones), or, outside
+    a checkout, every file below the repository."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True
+    )
+    if listed.returncode != 0:
+        skip = (".git", ".venv", ".tools", ".drill", ".cluster")
+        return [p for p in ROOT.rglob("*") if p.is_file() and not p.relative_to(ROOT).parts[0].startswith(skip)]
+    return [ROOT / line for line in listed.stdout.splitlines() if (ROOT / line).is_file()]
+
+
+def is_shell(path: Path) -> bool:
+    if path.suffix == ".sh":
+        return True
+    with path.open("rb") as file:
+        first = file.readline(80)
+    return first.startswith(b"#!") and (b"bash" in first or first.rstrip().endswith(b"/sh"))
+
+
+SHELL_FILES = sorted(path for path in tracked_files() if is_shell(path))
+"""Every shell file of the repository: the image's scripts, the build scripts, CI."""
+LIBRARIES = frozenset({"pgpitr-lib.sh", "lib.sh"})
+"""Sourced, never run: no shebang, no `set`."""
 
 
 def test_there_are_scripts_to_check() -> None:
+    assert {str(p.relative_to(ROOT)) for p in SHELL_FILES} >= {
+        ".ci/run",
+        "bench/build-seaweedfs.sh",
+        "cluster/image-rootfs.sh",
+        "cluster/build/lib.sh",
+        "docker/build-walg.sh",
+        "scripts/install-system-packages.sh",
+    }
     assert {p.name for p in SHELL_FILES} >= {
         names.BACKUP_SCRIPT,
         names.RESTORE_SCRIPT,
@@ -43,14 +71,16 @@ def test_shellcheck_passes_on_every_script() -> None:
     assert result.returncode == 0, result.stdout
 
 
-@pytest.mark.parametrize("path", [p for p in SHELL_FILES if p.name != "pgpitr-lib.sh"], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [p for p in SHELL_FILES if p.name not in LIBRARIES], ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_scripts_are_strict(path: Path) -> None:
     assert "set -euo pipefail" in path.read_text()
 
 
 def test_executable_scripts_are_executable() -> None:
     for path in SHELL_FILES:
-        if path.name != "pgpitr-lib.sh":
+        if path.name not in LIBRARIES:
             assert path.stat().st_mode & 0o111, f"{path} is not executable"
 
 
