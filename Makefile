@@ -28,6 +28,7 @@ walg: python-packages
 lint: python-packages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 test: setup lint
 	$(VENV)/bin/pytest

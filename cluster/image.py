@@ -43,9 +43,8 @@ from typing import IO, Any, Final
 
 from cluster import oci_layout
 from cluster.config import IMAGE_REPOSITORY
-from components.image import image_tag
 from drill.toolchain import TOOLS_DIR, ToolchainError, build_walg, daemon_client_path
-from pgpitr.versions import DEFAULT_WALG_VERSION, POSTGRES_IMAGE_SUFFIX, WALG_RELEASES, WalgRelease
+from pgpitr.versions import DEFAULT_WALG_VERSION, POSTGRES_IMAGE_SUFFIX, WALG_RELEASES, WalgRelease, image_tag
 from pgpitr_runtime import names
 
 REPOSITORY_ROOT: Final = Path(__file__).resolve().parent.parent

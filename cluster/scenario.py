@@ -40,7 +40,6 @@ from cluster.config import BUCKET, DEFAULT_NAMESPACE, REPOSITORY_ROOT, WorkDir
 from cluster.lifecycle import Cluster
 from cluster.pods import MONITORING_RESOURCES, Pods, pgpitr_objects
 from cluster.state import ClusterError, Credentials, Progress
-from components.verification import chain_cronjob_name, drill_cronjob_name
 from drill.exporter import parse_exposition
 from drill.processes import DrillError, wait_for
 from pgpitr import kubernetes_names as kn
@@ -289,8 +288,8 @@ class Scenario:
         self.archived_up_to(self.pods.sql(PRIMARY_POD, "SELECT pg_switch_wal()"))
         self.restore("time", time_target, ids[2], replaces=None)
         self.restore("xid", xid, ids[4], replaces="time")
-        self.run_job(drill_cronjob_name(PRIMARY_NAME), "verify-restore-scenario")
-        self.run_job(chain_cronjob_name(PRIMARY_NAME), "wal-chain-scenario")
+        self.run_job(kn.drill_cronjob(PRIMARY_NAME), "verify-restore-scenario")
+        self.run_job(kn.chain_cronjob(PRIMARY_NAME), "wal-chain-scenario")
         self.monitoring()
         refused = self.pods.failed_creations()
         if refused:
@@ -303,7 +302,7 @@ class Scenario:
     def archive_life(self) -> None:
         self.tools.pulumi("config", "set", "--path", "restore.enabled", "false")
         self.tools.pulumi("up", "--yes", "--skip-preview")
-        events = ArchiveEvents(self.cluster, self.tools, self.pods, TABLE, chain_cronjob_name(PRIMARY_NAME))
+        events = ArchiveEvents(self.cluster, self.tools, self.pods, TABLE, kn.chain_cronjob(PRIMARY_NAME))
         happenings: list[Callable[[], ArchiveEvent]] = [
             events.restart_during_outage,
             events.lost_volume,

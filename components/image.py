@@ -5,7 +5,7 @@ import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
 from pgpitr.settings.aws import ImageSettings
-from pgpitr.versions import GO_BUILDER_IMAGE, POSTGRES_IMAGE_SUFFIX, WalgRelease
+from pgpitr.versions import GO_BUILDER_IMAGE, POSTGRES_IMAGE_SUFFIX, WalgRelease, image_tag
 from pgpitr_runtime import names
 
 # Relative to the project directory, where `pulumi` runs the program: the state then
@@ -26,10 +26,6 @@ def image_build_args(postgres_version: int, walg: WalgRelease) -> dict[str, str]
         "WALG_RUNTIME_PACKAGES": " ".join(walg.runtime_packages),
         "PGPITR_LIB": names.IMAGE_LIB_DIR,
     }
-
-
-def image_tag(postgres_version: int, walg: WalgRelease) -> str:
-    return f"pg{postgres_version}-walg-{walg.tag}"
 
 
 class PostgresImage(pulumi.ComponentResource):

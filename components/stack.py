@@ -16,7 +16,7 @@ from components.image import image_reference
 from components.monitoring import Monitoring
 from components.postgres_instance import InstanceSpec, PostgresInstance, RestoreSpec
 from components.previous_deployment import previous_outputs
-from components.verification import Verification, chain_cronjob_name, drill_cronjob_name
+from components.verification import Verification
 from pgpitr import kubernetes_names as kn
 from pgpitr.container_env import restore_settings_environment, restore_target_summary, restored_archive_path
 from pgpitr.deployed import guards
@@ -27,6 +27,7 @@ from pgpitr.postgresql_conf import render_postgresql_conf
 from pgpitr.settings import StackSettings
 from pgpitr.settings.stack import PRIMARY_NAME
 from pgpitr.versions import WALG_RELEASES
+from pgpitr.walg_env import archive_prefix as walg_archive_prefix
 from pgpitr_runtime.archive import LOCATIONS_SUFFIX
 
 STARTUP_SECONDS = 24 * 3600
@@ -61,8 +62,8 @@ class StackOutputs:
 
 
 def archive_prefix(instance: str) -> str:
-    """The key prefix of one instance's archive: stacks can share a bucket safely."""
-    return f"{pulumi.get_stack()}/{instance}"
+    """The key prefix of one instance's archive in this stack (pgpitr.walg_env.archive_prefix)."""
+    return walg_archive_prefix(pulumi.get_stack(), instance)
 
 
 def archive_grants(prefix: str, access: Access) -> list[PrefixGrant]:
@@ -174,8 +175,8 @@ def build(settings: StackSettings) -> StackOutputs:
             kn.catch_up_backup_cronjob(PRIMARY_NAME),
             settings.monitoring,
             verify,
-            drill_cronjob_name(PRIMARY_NAME),
-            chain_cronjob_name(PRIMARY_NAME),
+            kn.drill_cronjob(PRIMARY_NAME),
+            kn.chain_cronjob(PRIMARY_NAME),
         )
         Monitoring("monitoring", ns, PRIMARY_NAME, settings.monitoring, groups)
 

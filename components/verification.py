@@ -20,14 +20,6 @@ SCRATCH_MOUNT = "/scratch"
 CHAIN_DEADLINE_SECONDS = 3600
 
 
-def drill_cronjob_name(primary: str) -> str:
-    return f"{primary}-verify-restore"
-
-
-def chain_cronjob_name(primary: str) -> str:
-    return f"{primary}-wal-chain-check"
-
-
 class Verification(pulumi.ComponentResource):
     def __init__(
         self,
@@ -67,7 +59,7 @@ class Verification(pulumi.ComponentResource):
             )
             scheduled_job(
                 f"{name}-restore-drill",
-                drill_cronjob_name(primary),
+                kn.drill_cronjob(primary),
                 namespace,
                 verify.drill.schedule,
                 time_zone,
@@ -86,7 +78,7 @@ class Verification(pulumi.ComponentResource):
                     ],
                 ),
                 archive.service_account,
-                kn.labels(drill_cronjob_name(primary), "verify"),
+                kn.labels(kn.drill_cronjob(primary), "verify"),
                 verify.drill.deadline_hours * 3600,
                 child,
                 volumes=[scratch, *archive.volumes, *keys.volumes],
@@ -104,7 +96,7 @@ class Verification(pulumi.ComponentResource):
             env.append(passwords.env(names.PGPASSWORD, kn.MONITOR_PASSWORD_KEY))
             scheduled_job(
                 f"{name}-wal-chain",
-                chain_cronjob_name(primary),
+                kn.chain_cronjob(primary),
                 namespace,
                 verify.wal_chain.schedule,
                 time_zone,
@@ -120,7 +112,7 @@ class Verification(pulumi.ComponentResource):
                     volume_mounts=[*scratch_mounts(), *archive.mounts],
                 ),
                 archive.service_account,
-                kn.labels(chain_cronjob_name(primary), "verify"),
+                kn.labels(kn.chain_cronjob(primary), "verify"),
                 CHAIN_DEADLINE_SECONDS,
                 child,
                 volumes=archive.volumes,

@@ -23,7 +23,7 @@ from pgpitr.settings import SettingsError, StackSettings, parse_settings
 from pgpitr.settings.bucket import S3CompatibleBucketSettings
 from pgpitr.settings.stack import PRIMARY_NAME
 from pgpitr.settings.stack_file import read_stack_file
-from pgpitr.walg_env import ArchiveLocation, s3_compatible_location, walg_environment
+from pgpitr.walg_env import ArchiveLocation, archive_prefix, s3_compatible_location, walg_environment
 from pgpitr_runtime import names
 from pgpitr_runtime.recovery import RecoveryTarget
 
@@ -55,11 +55,6 @@ def stack_settings(stack: str) -> StackSettings:
     if not path.is_file():
         raise SettingsError(f"no stack file {path}")
     return parse_settings(read_stack_file(path))
-
-
-def archive_prefix(stack: str, instance: str) -> str:
-    """The same layout as components.stack.archive_prefix."""
-    return f"{stack}/{instance}"
 
 
 def drill_bucket(state: DrillState) -> S3CompatibleBucketSettings:

@@ -51,6 +51,16 @@ def backup_cronjob(instance: str) -> str:
     return f"{instance}-backup"
 
 
+def drill_cronjob(instance: str) -> str:
+    """The scheduled restore drill of `instance`."""
+    return f"{instance}-verify-restore"
+
+
+def chain_cronjob(instance: str) -> str:
+    """The scheduled WAL chain check of `instance`."""
+    return f"{instance}-wal-chain-check"
+
+
 def catch_up_backup_cronjob(instance: str) -> str:
     """The CronJob that backs up within minutes when the archive's current location has no
     backup of the primary's timeline. Not `<backup_cronjob>-...`: the alerts tell the two

@@ -52,6 +52,12 @@ WALG_RELEASES: Final[dict[str, WalgRelease]] = {
 }
 DEFAULT_WALG_VERSION: Final = "v3.0.9"
 
+
+def image_tag(postgres_version: int, walg: WalgRelease) -> str:
+    """The tag of pgpitr's image: PostgreSQL's major and WAL-G's release."""
+    return f"pg{postgres_version}-walg-{walg.tag}"
+
+
 SUPPORTED_POSTGRES_VERSIONS: Final = (15, 16, 17)
 DEFAULT_POSTGRES_VERSION: Final = 16
 

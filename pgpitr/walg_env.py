@@ -46,6 +46,12 @@ there, so a fetch during an outage fails in about 8 minutes instead of WAL-G's 1
 (over an hour). The restore's init container then restarts and fetches again."""
 
 
+def archive_prefix(stack: str, instance: str) -> str:
+    """The key prefix of one instance's archive: `<stack>/<instance>`, so stacks can share a
+    bucket safely. The components and the drill both name archives with it."""
+    return f"{stack}/{instance}"
+
+
 def walg_prefix(bucket: str, prefix: str) -> str:
     return f"s3://{bucket}/{prefix}"
 

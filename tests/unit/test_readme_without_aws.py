@@ -5,8 +5,8 @@ import re
 import shlex
 from pathlib import Path
 
-from components.image import image_build_args, image_tag
-from pgpitr.versions import DEFAULT_POSTGRES_VERSION, DEFAULT_WALG_VERSION, WALG_RELEASES
+from components.image import image_build_args
+from pgpitr.versions import DEFAULT_POSTGRES_VERSION, DEFAULT_WALG_VERSION, WALG_RELEASES, image_tag
 
 ROOT = Path(__file__).resolve().parents[2]
 
