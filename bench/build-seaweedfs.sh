@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds SeaweedFS's weed program, the benchmark's S3 server: build-seaweedfs.sh OUTPUT_DIR
-# bench/seaweedfs.py runs this file with the input from pgpitr/versions.py and caches
+# bench/seaweedfs.py runs this file with the input from bench/versions.py and caches
 # the result under .tools/seaweedfs/.
 #
-# Input (environment, from pgpitr.versions.SeaweedfsRelease.build_environment()):
+# Input (environment, from bench.versions.SeaweedfsRelease.build_environment()):
 #   SEAWEEDFS_MODULE    module and pseudo-version, "github.com/seaweedfs/seaweedfs@v0.0.0-...-7506e5f91cd6"
 #   SEAWEEDFS_RELEASE   the release number that version reports, "4.53" (checked)
 #

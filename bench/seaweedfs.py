@@ -1,5 +1,5 @@
 """The benchmark's S3 server program: SeaweedFS's `weed`, built once per pinned version
-(pgpitr.versions.BENCH_SEAWEEDFS) by bench/build-seaweedfs.sh and cached under
+(bench.versions.BENCH_SEAWEEDFS) by bench/build-seaweedfs.sh and cached under
 .tools/seaweedfs/<version>-<digest of the script and its input>/weed, as drill.toolchain
 caches WAL-G. `python -m bench.seaweedfs` builds it and prints where it is.
 """
@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from bench.progress import log
+from bench.versions import BENCH_SEAWEEDFS, SeaweedfsRelease
 from drill.toolchain import TOOLS_DIR, ToolchainError, inputs_digest, run_build_script
-from pgpitr.versions import BENCH_SEAWEEDFS, SeaweedfsRelease
 
 BUILD_SCRIPT = Path(__file__).resolve().parent / "build-seaweedfs.sh"
 

@@ -21,10 +21,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bench.seaweedfs import build_weed
+from bench.versions import BENCH_SEAWEEDFS, SeaweedfsRelease
 from drill import processes
 from drill.environment import DRILL_ACCESS_KEY_ID, DRILL_REGION, DRILL_SECRET_ACCESS_KEY
 from drill.state import free_port
-from pgpitr.versions import BENCH_SEAWEEDFS, SeaweedfsRelease
 
 BUCKET = "pgpitr-bench"
 ROOT = Path(__file__).resolve().parent.parent

@@ -45,8 +45,8 @@ from cluster.config import (
 from cluster.exporter_image import exporter_image
 from cluster.pki import Pki, ensure_pki
 from cluster.state import Baseline, ClusterError, ClusterState, Credentials, ProcessRecord, Progress
+from cluster.versions import CLUSTER_KUBERNETES, CLUSTER_PULUMI_KUBERNETES
 from drill.processes import OWNER_VARIABLE, DrillError, alive, start_background, stop_pid, wait_for
-from pgpitr.versions import CLUSTER_KUBERNETES, CLUSTER_PULUMI_KUBERNETES
 
 RUNTIME_PACKAGES: Final = (
     "containerd",

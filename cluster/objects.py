@@ -25,9 +25,9 @@ from cluster.config import (
     WorkDir,
 )
 from cluster.state import Credentials
+from cluster.versions import CLUSTER_MONITORING_CRDS
 from drill.processes import wait_for
 from pgpitr import kubernetes_names as kn
-from pgpitr.versions import CLUSTER_MONITORING_CRDS
 from pgpitr_runtime import names
 
 VOLUME_PREFIX: Final = "local-volume-"

@@ -9,8 +9,8 @@ from typing import Any, Final
 from cluster import api as k8s
 from cluster.cli import Tools
 from cluster.state import ClusterError
+from cluster.versions import CLUSTER_MONITORING_CRDS
 from pgpitr import kubernetes_names as kn
-from pgpitr.versions import CLUSTER_MONITORING_CRDS
 
 POSTGRES_CONTAINER: Final = "postgres"
 MONITORING_RESOURCES: Final = tuple(

@@ -3,11 +3,11 @@
 Kubernetes' six programs (one `go build`), the pause program, CoreDNS, the Pulumi CLI with
 its Python language host, the Kubernetes provider, and the Prometheus Operator's PodMonitor
 and PrometheusRule CRDs (controller-gen) are built from source by the scripts
-in cluster/build/, from the versions in pgpitr/versions.py, and cached under
+in cluster/build/, from the versions in cluster/versions.py, and cached under
 .tools/<name>/<version>-<digest of the build's inputs>/: a changed version, flag, script
 or Go release never reuses a stale build, and a run with the caches present takes seconds.
 etcd, containerd, runc, the CNI plugins, iptables and debootstrap come from Debian
-(pgpitr.versions.CLUSTER_DEBIAN_PACKAGES).
+(cluster.versions.CLUSTER_DEBIAN_PACKAGES).
 
 Builds run one at a time under `nice -n 19`, so other work on the machine keeps the CPU;
 PGPITR_GO_JOBS=N also limits each Go build to N cores (GOMAXPROCS and `go build -p`).
@@ -33,7 +33,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pgpitr.versions import (
+from cluster.versions import (
     CLUSTER_COREDNS,
     CLUSTER_DEBIAN_PACKAGES,
     CLUSTER_KUBERNETES,

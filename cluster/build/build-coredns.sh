@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds CoreDNS, the cluster's DNS server: build-coredns.sh OUTPUT_DIR
 #
-# Input (environment, from pgpitr.versions.CorednsRelease.build_environment()):
+# Input (environment, from cluster.versions.CorednsRelease.build_environment()):
 #   COREDNS_MODULE  module and tag, "github.com/coredns/coredns@v1.12.1"
 set -euo pipefail
 # shellcheck source=cluster/build/lib.sh

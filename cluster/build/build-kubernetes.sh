@@ -2,7 +2,7 @@
 # Builds Kubernetes' programs from the Go module k8s.io/kubernetes, in one `go build`:
 # build-kubernetes.sh OUTPUT_DIR
 #
-# Input (environment, from pgpitr.versions.KubernetesRelease.build_environment()):
+# Input (environment, from cluster.versions.KubernetesRelease.build_environment()):
 #   KUBERNETES_VERSION          the release, "v1.35.4"
 #   KUBERNETES_STAGING_VERSION  the version its staging modules are published at, "v0.35.4"
 #   KUBERNETES_COMMANDS         folders under cmd/, space-separated: "kube-apiserver ... kubectl"

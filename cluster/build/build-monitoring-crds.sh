@@ -2,7 +2,7 @@
 # Generates the Prometheus Operator CRDs pgpitr's stack uses (PodMonitor, PrometheusRule):
 # build-monitoring-crds.sh OUTPUT_DIR
 #
-# Input (environment, from pgpitr.versions.MonitoringCrdsRelease.build_environment()):
+# Input (environment, from cluster.versions.MonitoringCrdsRelease.build_environment()):
 #   MONITORING_APIS_MODULE  the operator's API types, "github.com/prometheus-operator/
 #                           prometheus-operator/pkg/apis/monitoring@v0.95.2"
 #   CONTROLLER_GEN_MODULE   "sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0"

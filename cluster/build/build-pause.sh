@@ -2,7 +2,7 @@
 # Builds the pause program (the process of every pod's sandbox) from
 # build/pause/linux/pause.c of the Go module k8s.io/kubernetes: build-pause.sh OUTPUT_DIR
 #
-# Input (environment, from pgpitr.versions.KubernetesRelease.pause_build_environment()):
+# Input (environment, from cluster.versions.KubernetesRelease.pause_build_environment()):
 #   KUBERNETES_VERSION  the release whose source is used, "v1.35.4"
 #   PAUSE_VERSION       the pause version that source declares (checked), "3.10.1"
 set -euo pipefail

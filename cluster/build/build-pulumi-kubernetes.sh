@@ -2,7 +2,7 @@
 # Builds Pulumi's Kubernetes provider plugin, pulumi-resource-kubernetes:
 # build-pulumi-kubernetes.sh OUTPUT_DIR
 #
-# Input (environment, from pgpitr.versions.PulumiKubernetesRelease.build_environment()):
+# Input (environment, from cluster.versions.PulumiKubernetesRelease.build_environment()):
 #   PULUMI_KUBERNETES_VERSION   the release, "4.25.0"
 #   PULUMI_KUBERNETES_PROVIDER  the provider module at that release's commit
 #                               ("github.com/pulumi/pulumi-kubernetes/provider/v4@v4.0.0-2026...")

@@ -3,7 +3,7 @@
 # OUTPUT_DIR then holds pulumi, pulumi-language-python and pulumi-language-python-exec,
 # the three programs the CLI needs on PATH to run a Python program.
 #
-# Input (environment, from pgpitr.versions.PulumiRelease.build_environment()):
+# Input (environment, from cluster.versions.PulumiRelease.build_environment()):
 #   PULUMI_VERSION                the CLI's release, "v3.274.1"
 #   PULUMI_REPLACEMENTS           pkg/v3's own non-local replace directives, space-separated
 #                                 "old=new@version" (checked against its go.mod)
@@ -53,7 +53,7 @@ while read -r old arrow new version _; do
 	declared+=("$old=$new@$version")
 done < <(go_mod_entries "$pkg_dir/go.mod" replace)
 [[ "${declared[*]}" == "$PULUMI_REPLACEMENTS" ]] ||
-	fail "$pkg@$PULUMI_VERSION replaces '${declared[*]}', pgpitr/versions.py pins '$PULUMI_REPLACEMENTS'"
+	fail "$pkg@$PULUMI_VERSION replaces '${declared[*]}', cluster/versions.py pins '$PULUMI_REPLACEMENTS'"
 
 cd "$work/module"
 go mod init pgpitr.local/pulumi-build 2>/dev/null

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shared by the cluster's build scripts (sourced): progress lines, one-line errors, and
 # reading Go modules. Every script takes its input from the environment
-# (pgpitr/versions.py) and its output folder as its only argument.
+# (cluster/versions.py) and its output folder as its only argument.
 
 script_name=$(basename "${BASH_SOURCE[1]:-$0}")
 

@@ -14,12 +14,7 @@ from pgpitr.settings.database import PostgresqlParameters, ResourceSettings, Sto
 from pgpitr.settings.monitoring import MonitoringSettings
 from pgpitr.settings.restore import RestoreSettings
 from pgpitr.settings.verify import VerifySettings
-from pgpitr.versions import (
-    DEFAULT_POSTGRES_VERSION,
-    DEFAULT_WALG_VERSION,
-    SUPPORTED_POSTGRES_VERSIONS,
-    WALG_RELEASES,
-)
+from pgpitr.versions import DEFAULT_POSTGRES_VERSION, DEFAULT_WALG_VERSION, SUPPORTED_POSTGRES_VERSIONS, WALG_RELEASES
 
 PRIMARY_NAME = "postgres"
 """Name of the primary's StatefulSet, Service and archive prefix."""

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from cluster import toolchain
-from pgpitr.versions import (
+from cluster.versions import (
     CLUSTER_COREDNS,
     CLUSTER_KUBERNETES,
     CLUSTER_MONITORING_CRDS,

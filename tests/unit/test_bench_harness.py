@@ -19,11 +19,11 @@ from bench.results import headline
 from bench.stats import Stat, rate, summary
 from bench.storage import MotoStorage, SeaweedfsPorts, SeaweedfsStorage, s3_identities, storage_server
 from bench.throughput import Sample, summarise
+from bench.versions import BENCH_SEAWEEDFS
 from bench.wal import segment_names
 from drill.environment import DRILL_ACCESS_KEY_ID, DRILL_SECRET_ACCESS_KEY
 from drill.processes import DrillError
 from drill.toolchain import ToolchainError
-from pgpitr.versions import BENCH_SEAWEEDFS
 
 SEGMENT = 16 * 1024**2
 TOOLS = ("walg", "pgbackrest", "raw")

@@ -14,7 +14,7 @@ import pytest
 
 from cluster import toolchain
 from cluster.config import REPOSITORY_ROOT
-from pgpitr.versions import (
+from cluster.versions import (
     CLUSTER_COREDNS,
     CLUSTER_DEBIAN_PACKAGES,
     CLUSTER_KUBERNETES,
