@@ -23,7 +23,7 @@ python-packages: $(VENV)/.installed
 # WAL-G from source (docker/build-walg.sh), cached under .tools/; a build that fails
 # stops `make drill` and `make test` with its one-line reason.
 walg: python-packages
-	@$(PY) -m drill.toolchain >/dev/null
+	@$(PY) -m harness.toolchain >/dev/null
 
 lint: python-packages
 	$(VENV)/bin/ruff check .

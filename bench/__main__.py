@@ -39,11 +39,11 @@ from bench.storage_speed import measure_storage
 from bench.throughput import measure_throughput
 from bench.wal import wait_archived
 from drill import environment
-from drill.processes import DrillError, exit_cleanly_on_sigterm
-from drill.toolchain import ToolchainError, toolchain
+from harness.paths import REPOSITORY_ROOT as ROOT
+from harness.processes import HarnessError, exit_cleanly_on_sigterm
+from harness.toolchain import ToolchainError, toolchain
 from pgpitr.versions import DEFAULT_WALG_VERSION
 
-ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = (
     "fast (immediate) for all three: WAL-G remote BASE_BACKUP sends FAST, pgBackRest start-fast=y,"
     " the limit pg_backup_start(fast => true); a CHECKPOINT (not timed) before each"
@@ -135,7 +135,7 @@ def main(argv: list[str]) -> int:
     work = Path(args.work).resolve()  # PostgreSQL is given paths inside it (its socket directory)
     try:
         results = run(args, scales, work)
-    except (DrillError, ToolchainError, OSError) as error:
+    except (HarnessError, ToolchainError, OSError) as error:
         print(f"bench: {error}", file=sys.stderr)
         return 1
     finally:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from bench.primary import BenchPrimary
 from bench.stats import timed
-from drill import environment, processes
+from drill import environment
+from harness import processes
 from pgpitr_runtime import names
 
 CHECKPOINT_MODE = "fast"

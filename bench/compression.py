@@ -11,7 +11,7 @@ from typing import Any
 from bench.primary import BenchPrimary
 from bench.progress import log
 from bench.stats import summary, timed
-from drill import processes
+from harness import processes
 
 METHODS = ("lz4", "zstd", "brotli", "lzma")
 TIMEOUT = 7200.0

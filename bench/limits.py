@@ -17,7 +17,7 @@ from bench.restores import RestoreTiming
 from bench.stats import timed
 from bench.storage import BUCKET
 from drill import postgres
-from drill.processes import DrillError
+from harness.processes import HarnessError
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget, recovery_settings, render_settings
 
 TAR_KEY = "bench/raw/base.tar.lz4"
@@ -72,7 +72,7 @@ def raw_backup(primary: BenchPrimary) -> RawBackup:
                 packed.stdout.close()  # after a failed upload: lz4 and tar end on a broken pipe
                 packed_status, tar_status = packed.wait(), tar.wait()
             if packed_status != 0 or tar_status not in (0, 1):  # tar: 1 = files changed while read
-                raise DrillError("raw backup pipeline failed")
+                raise HarnessError("raw backup pipeline failed")
             label = conn.execute("SELECT labelfile FROM pg_backup_stop(false)").fetchone()
             assert label is not None
             client.put_object(Bucket=BUCKET, Key=LABEL_KEY, Body=str(label[0]).encode())
@@ -95,7 +95,7 @@ def raw_fetch(primary: BenchPrimary, pgdata: Path) -> None:
         unpack.stdin.close()
         unpack_status, untar_status = unpack.wait(), untar.wait()
     if unpack_status != 0 or untar_status != 0:
-        raise DrillError("raw restore pipeline failed")
+        raise HarnessError("raw restore pipeline failed")
     (pgdata / "backup_label").write_bytes(client.get_object(Bucket=BUCKET, Key=LABEL_KEY)["Body"].read())
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 from psycopg import sql
 
 from bench.storage import BUCKET, TlsStorage
-from drill import environment, postgres, processes
+from drill import environment, postgres
 from drill.local_stack import new_state
 from drill.state import DrillState, S3State
-from drill.toolchain import Toolchain
+from harness import processes
+from harness.toolchain import Toolchain
 from pgpitr.postgresql_conf import ARCHIVE_COMMAND
 from pgpitr.settings import StackSettings
 from pgpitr_runtime import names

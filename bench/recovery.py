@@ -9,9 +9,10 @@ import psycopg
 
 from bench.primary import BenchPrimary
 from bench.stats import timed
-from drill import environment, postgres, processes
-from drill.processes import DrillError
+from drill import environment, postgres
 from drill.state import free_port
+from harness import processes
+from harness.processes import HarnessError
 
 RECOVERY_TIMEOUT = 7200.0
 
@@ -24,7 +25,7 @@ def replay(primary: BenchPrimary, base: Path, env: dict[str, str]) -> float:
 
     def promoted() -> bool:
         if not postgres.running(base):
-            raise DrillError(f"restored server in {base} stopped: {postgres.log_tail(base)}")
+            raise HarnessError(f"restored server in {base} stopped: {postgres.log_tail(base)}")
         try:
             with postgres.connect(dsn, timeout=2) as conn:
                 row = conn.execute("SELECT pg_is_in_recovery()").fetchone()

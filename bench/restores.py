@@ -11,7 +11,8 @@ from pathlib import Path
 from bench.primary import BenchPrimary
 from bench.recovery import replay
 from bench.stats import timed
-from drill import environment, postgres, processes
+from drill import environment, postgres
+from harness import processes
 from pgpitr.container_env import recovery_environment
 from pgpitr_runtime import names
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget, parse_time

@@ -16,7 +16,7 @@ from bench.primary import BenchPrimary
 from bench.wal import archive_failures
 from drill import postgres
 from drill.postgres import segment_number
-from drill.processes import DrillError
+from harness.processes import HarnessError
 
 SAMPLE_SECONDS = 0.25
 
@@ -61,7 +61,7 @@ class RpoSampler:
                 (at for name, at in archived if segment_number(name) >= segment_number(segment)), default=None
             )
             if arrival is None:
-                raise DrillError(f"segment {segment} was never archived during the RPO measurement")
+                raise HarnessError(f"segment {segment} was never archived during the RPO measurement")
             result.append((arrival - when, when, segment))
         return result
 

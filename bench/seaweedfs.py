@@ -1,6 +1,6 @@
 """The benchmark's S3 server program: SeaweedFS's `weed`, built once per pinned version
 (bench.versions.BENCH_SEAWEEDFS) by bench/build-seaweedfs.sh and cached under
-.tools/seaweedfs/<version>-<digest of the script and its input>/weed, as drill.toolchain
+.tools/seaweedfs/<version>-<digest of the script and its input>/weed, as harness.toolchain
 caches WAL-G. `python -m bench.seaweedfs` builds it and prints where it is.
 """
 
@@ -13,7 +13,8 @@ from pathlib import Path
 
 from bench.progress import log
 from bench.versions import BENCH_SEAWEEDFS, SeaweedfsRelease
-from drill.toolchain import TOOLS_DIR, ToolchainError, inputs_digest, run_build_script
+from harness.paths import TOOLS_DIR
+from harness.toolchain import ToolchainError, inputs_digest, run_build_script
 
 BUILD_SCRIPT = Path(__file__).resolve().parent / "build-seaweedfs.sh"
 

@@ -22,12 +22,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bench.seaweedfs import build_weed
 from bench.versions import BENCH_SEAWEEDFS, SeaweedfsRelease
-from drill import processes
 from drill.environment import DRILL_ACCESS_KEY_ID, DRILL_REGION, DRILL_SECRET_ACCESS_KEY
 from drill.state import free_port
+from harness import processes
+from harness.paths import REPOSITORY_ROOT as ROOT
 
 BUCKET = "pgpitr-bench"
-ROOT = Path(__file__).resolve().parent.parent
 STORAGE_SERVERS = ("seaweedfs", "moto")
 """`--storage` choices; the first is the default."""
 STARTUP_TIMEOUT = 60.0
@@ -128,7 +128,9 @@ class TlsStorage(ABC):
     def check_running(self) -> None:
         for server in self.servers:
             if not processes.alive(server.pid):
-                raise processes.DrillError(f"the S3 server ({self.name}) exited while starting; its log: {server.log}")
+                raise processes.HarnessError(
+                    f"the S3 server ({self.name}) exited while starting; its log: {server.log}"
+                )
 
     def answers(self) -> bool:
         """Whether the S3 API answers a signed request over TLS."""

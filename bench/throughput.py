@@ -20,8 +20,9 @@ from bench import wal, workloads
 from bench.primary import BenchPrimary
 from bench.progress import log
 from bench.stats import rate
-from drill import postgres, processes
-from drill.processes import DrillError
+from drill import postgres
+from harness import processes
+from harness.processes import HarnessError
 
 SAMPLE_SECONDS = 1.0
 GROWTH_SEGMENTS = 2.0
@@ -69,7 +70,7 @@ def ready_count(primary: BenchPrimary) -> int:
 
 def summarise(samples: list[Sample], segment_size: int) -> dict[str, Any]:
     if len(samples) < 4:
-        raise DrillError("too few samples for an archiving throughput: run it for longer")
+        raise HarnessError("too few samples for an archiving throughput: run it for longer")
     first, last = samples[0], samples[-1]
     seconds = last.at - first.at
     quarter = max(1, len(samples) // 4)
@@ -104,7 +105,7 @@ def one_load(primary: BenchPrimary, seconds: int, pgbench_args: list[str], segme
     try:
         processes.wait_for(lambda: ready_count(primary) == 0, max(120, seconds), "the archive backlog to drain", 1)
         result["drain_s"] = round(time.monotonic() - started, 1)
-    except DrillError:
+    except HarnessError:
         result["drain_s"] = None
     return result
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from bench import workloads
 from bench.primary import BenchPrimary
 from bench.stats import MIB
-from drill import postgres, processes
+from drill import postgres
+from harness import processes
 from pgpitr_runtime import names
 
 CHUNK_SECONDS = 2

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from cluster.config import DEFAULT_NAMESPACE, DEFAULT_WORK_DIR, WorkDir
 from cluster.state import ClusterError, Progress
-from drill.processes import DrillError, exit_cleanly_on_sigterm
+from harness.processes import HarnessError, exit_cleanly_on_sigterm
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -98,7 +98,7 @@ def main(argv: list[str]) -> int:
                 raise ClusterError("no image to run: `cluster up` imported none; pass --image")
             result = smoke.run(cluster.api(), image)
         result["seconds"] = round(progress.elapsed(), 1)
-    except (ClusterError, DrillError) as error:
+    except (ClusterError, HarnessError) as error:
         progress.step(f"{arguments.command} failed: {error}")
         print(json.dumps({"ok": False, "error": str(error), "seconds": round(progress.elapsed(), 1)}))
         return 1

@@ -20,7 +20,7 @@ from cluster.config import DEFAULT_NAMESPACE
 from cluster.lifecycle import Cluster
 from cluster.pods import Pods
 from cluster.state import ClusterError, Credentials
-from drill.processes import DrillError, wait_for
+from harness.processes import HarnessError, wait_for
 from pgpitr import kubernetes_names as kn
 from pgpitr.settings.stack import PRIMARY_NAME
 
@@ -79,7 +79,7 @@ class ArchiveEvents:
                 f"{PRIMARY_POD} to finish recovery",
                 2,
             )
-        except DrillError as error:
+        except HarnessError as error:
             raise ClusterError(str(error)) from None
 
     def wait_archived(self) -> None:
@@ -88,7 +88,7 @@ class ArchiveEvents:
         query = f"SELECT coalesce(last_archived_wal >= '{segment}', false) FROM pg_stat_archiver"
         try:
             wait_for(lambda: self.pods.sql(PRIMARY_POD, query) == "t", 180, f"WAL segment {segment} archived", 2)
-        except DrillError as error:
+        except HarnessError as error:
             raise ClusterError(str(error)) from None
 
     def uid(self, kind: str, name: str) -> str:

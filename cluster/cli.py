@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from cluster.config import REPOSITORY_ROOT
 from cluster.state import ClusterError
-from drill import processes
-from drill.processes import DrillError
+from harness import processes
+from harness.paths import REPOSITORY_ROOT
+from harness.processes import HarnessError
 
 PULUMI_TIMEOUT: Final = 900.0
 """An `up` that waits for a restored instance to replay and become Ready."""
@@ -51,7 +51,7 @@ class Tools:
         self.calls.append(shown)
         try:
             result = processes.run(argv, self.env, timeout=timeout, check=False, container=False, cwd=self.cwd)
-        except DrillError:
+        except HarnessError:
             raise ClusterError(f"`{shown}` did not finish within {timeout:.0f}s; stopped it") from None
         if check and result.returncode != 0:
             raise ClusterError(f"`{shown}` failed: {last_line(result)}")

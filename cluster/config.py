@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from harness.paths import REPOSITORY_ROOT
 from pgpitr import kubernetes_names as kn
 
-REPOSITORY_ROOT: Final = Path(__file__).resolve().parent.parent
 DEFAULT_WORK_DIR: Final = REPOSITORY_ROOT / ".cluster"
 MAX_WORK_DIR_LENGTH: Final = 60
 """containerd's and kubelet's unix sockets live under the work dir, and a socket's path

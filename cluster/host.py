@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from drill.processes import alive
+from harness.processes import alive
 
 SYSCTLS: Final = (
     # kubelet (container_manager_linux setupKernelTunables)

@@ -10,7 +10,7 @@ the tar `ctr -n k8s.io images import` takes) and `size_bytes` (the archive's siz
    official postgres image, set up the way that image is (cluster/image-rootfs.sh: uid
    999, a UTF-8 LANG, no cluster, PATH to the server's programs).
 2. pgpitr's layer on top, from one description (`pgpitr_layer`) that a test compares
-   with docker/Dockerfile: WAL-G built by drill.toolchain, docker/bin, pgpitr_runtime,
+   with docker/Dockerfile: WAL-G built by harness.toolchain, docker/bin, pgpitr_runtime,
    the same environment, user, entrypoint and command. Each program is run once inside
    it, as the Dockerfile's last RUN does.
 3. An OCI image layout written by hand: one uncompressed layer made with
@@ -43,11 +43,11 @@ from typing import IO, Any, Final
 
 from cluster import oci_layout
 from cluster.config import IMAGE_REPOSITORY
-from drill.toolchain import TOOLS_DIR, ToolchainError, build_walg, daemon_client_path
+from harness.paths import REPOSITORY_ROOT, TOOLS_DIR
+from harness.toolchain import ToolchainError, build_walg, daemon_client_path
 from pgpitr.versions import DEFAULT_WALG_VERSION, POSTGRES_IMAGE_SUFFIX, WALG_RELEASES, WalgRelease, image_tag
 from pgpitr_runtime import names
 
-REPOSITORY_ROOT: Final = Path(__file__).resolve().parent.parent
 CACHE_DIR: Final = TOOLS_DIR / "image"
 ROOTFS_SCRIPT: Final = Path(__file__).resolve().with_name("image-rootfs.sh")
 
@@ -61,7 +61,7 @@ POSTGRES_PORT: Final = 5432
 
 WALG_BUILD: Final = "wal-g build"
 """The source of a copy that is the WAL-G binary built from source (the Dockerfile's
-walg stage; drill.toolchain.build_walg here)."""
+walg stage; harness.toolchain.build_walg here)."""
 WALG_DAEMON_CLIENT_BUILD: Final = "wal-g daemon client build"
 """The source of a copy that is WAL-G's daemon client, built beside the WAL-G binary."""
 BUILT_SOURCES: Final = frozenset({WALG_BUILD, WALG_DAEMON_CLIENT_BUILD})

@@ -33,7 +33,6 @@ from cluster.config import (
     PASSWORDS_SECRET,
     PAUSE_IMAGE_REPOSITORY,
     PULUMI_PASSPHRASE,
-    REPOSITORY_ROOT,
     S3_CREDENTIALS_SECRET,
     S3_REGION,
     STACK_IMAGE_REF,
@@ -46,7 +45,8 @@ from cluster.exporter_image import exporter_image
 from cluster.pki import Pki, ensure_pki
 from cluster.state import Baseline, ClusterError, ClusterState, Credentials, ProcessRecord, Progress
 from cluster.versions import CLUSTER_KUBERNETES, CLUSTER_PULUMI_KUBERNETES
-from drill.processes import OWNER_VARIABLE, DrillError, alive, start_background, stop_pid, wait_for
+from harness.paths import REPOSITORY_ROOT
+from harness.processes import OWNER_VARIABLE, HarnessError, alive, start_background, stop_pid, wait_for
 
 RUNTIME_PACKAGES: Final = (
     "containerd",
@@ -515,7 +515,7 @@ class Cluster:
         try:
             wait_for(lambda: not k8s.items(api, "Pod"), POD_DELETION_TIMEOUT, "kubelet to stop every pod")
             wait_for(lambda: not network.bridge_ports(), 30, "the pods' veths to be removed")
-        except (DrillError, k8s.ApiError, OSError) as error:  # the forced clean-up below removes what is left
+        except (HarnessError, k8s.ApiError, OSError) as error:  # the forced clean-up below removes what is left
             self.step(f"pods not all stopped by kubelet ({error}); removing them directly")
         return len(pods)
 

@@ -35,7 +35,6 @@ from cluster.config import (
     NODE_IP,
     NODE_NAME,
     POD_CIDR,
-    REPOSITORY_ROOT,
     S3_PORT,
     SCHEDULER_PORT,
     SERVICE_CIDR,
@@ -44,6 +43,7 @@ from cluster.config import (
 from cluster.disk import EVICTION_FREE_PERCENT
 from cluster.pki import API_SERVER, API_SERVER_KUBELET_CLIENT, KUBELET_SERVING, Pki
 from cluster.state import write_if_changed
+from harness.paths import REPOSITORY_ROOT
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

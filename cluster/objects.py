@@ -26,7 +26,7 @@ from cluster.config import (
 )
 from cluster.state import Credentials
 from cluster.versions import CLUSTER_MONITORING_CRDS
-from drill.processes import wait_for
+from harness.processes import wait_for
 from pgpitr import kubernetes_names as kn
 from pgpitr_runtime import names
 

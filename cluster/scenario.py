@@ -36,12 +36,13 @@ from typing import Any, Final
 from cluster import s3, snapshot
 from cluster.archive_events import ArchiveEvent, ArchiveEvents
 from cluster.cli import Tools, program_errors
-from cluster.config import BUCKET, DEFAULT_NAMESPACE, REPOSITORY_ROOT, WorkDir
+from cluster.config import BUCKET, DEFAULT_NAMESPACE, WorkDir
 from cluster.lifecycle import Cluster
 from cluster.pods import MONITORING_RESOURCES, Pods, pgpitr_objects
 from cluster.state import ClusterError, Credentials, Progress
 from drill.exporter import parse_exposition
-from drill.processes import DrillError, wait_for
+from harness.paths import REPOSITORY_ROOT
+from harness.processes import HarnessError, wait_for
 from pgpitr import kubernetes_names as kn
 from pgpitr.monitoring.rule_metrics import exporter_metric_names
 from pgpitr.settings.restore import RestoreSettings
@@ -145,7 +146,7 @@ class Scenario:
         query = f"SELECT coalesce(last_archived_wal >= pg_walfile_name('{lsn}'), false) FROM pg_stat_archiver"
         try:
             wait_for(lambda: self.pods.sql(PRIMARY_POD, query) == "t", ARCHIVE_TIMEOUT, f"WAL up to {lsn} archived", 1)
-        except DrillError as error:
+        except HarnessError as error:
             raise ClusterError(str(error)) from None
 
     # --- 2. rows, a backup, targets -------------------------------------------------------
@@ -220,7 +221,7 @@ class Scenario:
 
         try:
             wait_for(scrape, EXPORTER_TIMEOUT, f"the exporter at {url} to serve every metric the rules select", 2)
-        except DrillError:
+        except HarnessError:
             missing = sorted(wanted - scraped.keys())
             raise ClusterError(
                 f"the exporter sidecar at {url}: pg_up {scraped.get('pg_up')}, missing {missing or 'nothing'}"
@@ -327,7 +328,7 @@ def run(work: WorkDir, progress: Progress) -> ScenarioResult:
     result = scenario.result
     try:
         scenario.run()
-    except (ClusterError, DrillError) as error:
+    except (ClusterError, HarnessError) as error:
         trouble = scenario.pods.node_trouble()
         result.error = f"{error} ({trouble})" if trouble else str(error)
         scenario.step(f"failed: {result.error}")

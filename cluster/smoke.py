@@ -12,7 +12,7 @@ from typing import Any, Final
 from cluster import api as k8s
 from cluster.config import KUBERNETES_SERVICE_IP, NODE_IP, S3_PORT
 from cluster.state import ClusterError
-from drill.processes import wait_for
+from harness.processes import wait_for
 
 POD_NAME: Final = "pgpitr-smoke"
 NAMESPACE: Final = "default"

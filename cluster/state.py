@@ -61,7 +61,7 @@ class Baseline:
 class ClusterState:
     processes: dict[str, ProcessRecord] = field(default_factory=dict)
     owners: list[int] = field(default_factory=list)
-    """Pids of the `cluster up` runs whose mark (drill.processes.OWNER_VARIABLE) our
+    """Pids of the `cluster up` runs whose mark (harness.processes.OWNER_VARIABLE) our
     processes carry; containerd's shims inherit it."""
     baseline: Baseline | None = None
     images: dict[str, str] = field(default_factory=dict)

@@ -41,10 +41,8 @@ from cluster.versions import (
     CLUSTER_PULUMI,
     CLUSTER_PULUMI_KUBERNETES,
 )
-from pgpitr_runtime import names
+from harness.paths import REPOSITORY_ROOT, TOOLS_DIR
 
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-TOOLS_DIR = Path(os.environ.get(names.PGPITR_TOOLS_DIR, REPOSITORY_ROOT / ".tools"))
 BUILD_DIR = REPOSITORY_ROOT / "cluster" / "build"
 SHARED_PULUMI_DIR = REPOSITORY_ROOT.parent / "shared" / "third_party" / "pulumi"
 """Where this project's machines keep the Python language host's source (../shared beside the clone)."""

@@ -20,7 +20,7 @@ def image_build_args(postgres_version: int, walg: WalgRelease) -> dict[str, str]
         "POSTGRES_VERSION": str(postgres_version),
         "POSTGRES_IMAGE_SUFFIX": POSTGRES_IMAGE_SUFFIX,
         "GO_BUILDER_IMAGE": GO_BUILDER_IMAGE,
-        # The same input docker/build-walg.sh gets from `make setup` (drill.toolchain).
+        # The same input docker/build-walg.sh gets from `make setup` (harness.toolchain).
         **walg.build_environment(),
         "WALG_BUILD_PACKAGES": " ".join(walg.build_packages),
         "WALG_RUNTIME_PACKAGES": " ".join(walg.runtime_packages),

@@ -13,11 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from drill import local_stack, postgres, processes
+from drill import local_stack, postgres
 from drill.local_stack import LocalStack
-from drill.processes import DrillError, ReportedFailureError, exit_cleanly_on_sigterm
 from drill.state import DrillState, state_dir
-from drill.toolchain import ToolchainError
+from harness import processes
+from harness.processes import HarnessError, ReportedFailureError, exit_cleanly_on_sigterm
+from harness.toolchain import ToolchainError
 from pgpitr.settings import SettingsError
 from pgpitr_runtime.backups import BackupChoiceError, check_backup_request
 from pgpitr_runtime.recovery import RecoveryInputError, RecoveryOptions, RecoveryTarget, check_action_applies
@@ -99,7 +100,7 @@ def parse_target(args: argparse.Namespace) -> tuple[RecoveryTarget, RecoveryOpti
 def existing(directory: Path) -> LocalStack:
     state = DrillState.load(directory)
     if state is None:
-        raise DrillError(f"no drill in {directory}; run `python -m drill up` first")
+        raise HarnessError(f"no drill in {directory}; run `python -m drill up` first")
     return local_stack.up(directory, state.stack)
 
 
@@ -186,7 +187,7 @@ def execute(args: argparse.Namespace) -> dict[str, Any]:
         for key, check in (("restore", stack.verify_restore), ("wal_chain", stack.check_wal_chain)):
             try:
                 results[key] = check()
-            except DrillError as error:
+            except HarnessError as error:
                 results[key] = {"ok": False, "error": str(error)}
                 failures.append(str(error))
         if failures:
@@ -204,7 +205,7 @@ def main(argv: list[str]) -> int:
         print(json.dumps(failure.report, default=str))
         print(f"drill: {failure}", file=sys.stderr)
         return 1
-    except (UsageError, DrillError, ToolchainError, SettingsError, RecoveryInputError, BackupChoiceError) as error:
+    except (UsageError, HarnessError, ToolchainError, SettingsError, RecoveryInputError, BackupChoiceError) as error:
         print(f"drill: {error}", file=sys.stderr)
         return 2 if isinstance(error, UsageError) else 1
     print(json.dumps(result, default=str))

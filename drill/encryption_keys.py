@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from drill.processes import DrillError
+from harness.processes import HarnessError
 
 LIBSODIUM_KEY_BYTES = 32
 PGP_USER_ID = "pgpitr drill <drill@pgpitr.invalid>"
@@ -31,7 +31,7 @@ def pgp_key(passphrase: str = "") -> str:
     not empty (WALG_PGP_KEY_PASSPHRASE), made by `gpg --batch` in a throwaway home."""
     gpg = shutil.which("gpg")
     if gpg is None:
-        raise DrillError("a PGP-encrypted drill needs gpg; run `make setup` (Debian package gnupg)")
+        raise HarnessError("a PGP-encrypted drill needs gpg; run `make setup` (Debian package gnupg)")
     home = tempfile.mkdtemp(prefix="pgpitr-gpg-")
     # From a file, not as an argument: a passphrase that starts with '-' would be taken
     # for an option (token_urlsafe makes one in 64).
@@ -48,12 +48,12 @@ def pgp_key(passphrase: str = "") -> str:
             timeout=120,
         )
         if generate.returncode != 0:
-            raise DrillError(f"gpg could not generate a key: {last_line(generate.stderr)}")
+            raise HarnessError(f"gpg could not generate a key: {last_line(generate.stderr)}")
         export = subprocess.run(
             [*common, "--armor", "--export-secret-keys"], capture_output=True, text=True, timeout=60
         )
         if export.returncode != 0 or "PRIVATE KEY BLOCK" not in export.stdout:
-            raise DrillError(f"gpg could not export the key: {last_line(export.stderr)}")
+            raise HarnessError(f"gpg could not export the key: {last_line(export.stderr)}")
         return export.stdout
     finally:
         # gpg started an agent for this home; it must not outlive the key's creation.

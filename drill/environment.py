@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from drill.state import REPOSITORY_ROOT, DrillState
-from drill.toolchain import Toolchain
+from drill.state import DrillState
+from harness.paths import REPOSITORY_ROOT
+from harness.toolchain import Toolchain
 from pgpitr.container_env import (
     INITDB_ARGS,
     restore_target_summary,

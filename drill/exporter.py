@@ -8,9 +8,9 @@ import shutil
 import urllib.request
 from pathlib import Path
 
-from drill import processes
-from drill.processes import DrillError
 from drill.state import free_port
+from harness import processes
+from harness.processes import HarnessError
 from pgpitr.monitoring.alert_rules import exporter_queries
 
 EXPORTER = "prometheus-postgres-exporter"
@@ -37,7 +37,7 @@ class Exporter:
     def __init__(self, directory: Path, dsn: str) -> None:
         binary = shutil.which(EXPORTER)
         if binary is None:
-            raise DrillError(f"{EXPORTER} is not installed (Debian package prometheus-postgres-exporter)")
+            raise HarnessError(f"{EXPORTER} is not installed (Debian package prometheus-postgres-exporter)")
         directory.mkdir(parents=True, exist_ok=True)
         queries = directory / "queries.yaml"
         queries.write_text(exporter_queries())
@@ -57,7 +57,7 @@ class Exporter:
             return True
         except OSError:
             if not processes.alive(self.pid):
-                raise DrillError("postgres_exporter exited") from None
+                raise HarnessError("postgres_exporter exited") from None
             return False
 
     def scrape(self) -> dict[str, float]:

@@ -26,8 +26,9 @@ from typing import Any
 
 import boto3
 
-from drill import processes
-from drill.state import REPOSITORY_ROOT, free_port
+from drill.state import free_port
+from harness import processes
+from harness.paths import REPOSITORY_ROOT
 
 REGION = "us-east-1"
 ADMIN = "pgpitr-admin"

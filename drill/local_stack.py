@@ -15,10 +15,12 @@ from typing import Any
 import boto3
 import psycopg
 
-from drill import environment, postgres, processes
-from drill.processes import DrillError
-from drill.state import REPOSITORY_ROOT, DrillState, InstanceState, S3State, free_port
-from drill.toolchain import Toolchain, toolchain
+from drill import environment, postgres
+from drill.state import DrillState, InstanceState, S3State, free_port
+from harness import processes
+from harness.paths import REPOSITORY_ROOT
+from harness.processes import HarnessError
+from harness.toolchain import Toolchain, toolchain
 from pgpitr.container_env import recovery_environment
 from pgpitr.settings import StackSettings
 from pgpitr.settings.backup import BackupSettings
@@ -83,7 +85,7 @@ class LocalStack:
             return True
         except Exception:
             if not processes.alive(self.state.s3.server_pid):
-                raise DrillError(f"the S3 server exited; see {self.state.path / 's3-server.log'}") from None
+                raise HarnessError(f"the S3 server exited; see {self.state.path / 's3-server.log'}") from None
             return False
 
     def create_bucket(self) -> None:
@@ -198,7 +200,7 @@ class LocalStack:
         overrides the job's environment (tests evaluate retention at another time)."""
         name = self._run_backup(extra_env or {})
         if not name:
-            raise DrillError(f"{names.BACKUP_SCRIPT} took no backup")
+            raise HarnessError(f"{names.BACKUP_SCRIPT} took no backup")
         return name
 
     def catch_up_backup(self) -> str:
@@ -301,12 +303,12 @@ class LocalStack:
 
         def check_alive() -> None:
             if not postgres.running(base):
-                raise DrillError(f"restored server {instance.name} stopped: {postgres.log_tail(base, 3)}")
+                raise HarnessError(f"restored server {instance.name} stopped: {postgres.log_tail(base, 3)}")
 
         if options.action == "shutdown":
             processes.wait_for(lambda: not postgres.running(base), timeout, f"{instance.name} to shut down")
             if "shutdown at recovery target" not in Path(instance.log).read_text():
-                raise DrillError(f"restored server {instance.name} stopped: {postgres.log_tail(base, 3)}")
+                raise HarnessError(f"restored server {instance.name} stopped: {postgres.log_tail(base, 3)}")
             return
         while time.monotonic() < deadline:
             check_alive()
@@ -326,7 +328,7 @@ class LocalStack:
             except psycopg.Error:
                 pass
             time.sleep(0.25)
-        raise DrillError(f"recovery of {instance.name} did not finish in {timeout:.0f}s: {postgres.log_tail(base)}")
+        raise HarnessError(f"recovery of {instance.name} did not finish in {timeout:.0f}s: {postgres.log_tail(base)}")
 
     def verify_restore(self, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
         """Runs the restore drill CronJob's script on a scratch directory; its JSON result."""
@@ -342,19 +344,19 @@ class LocalStack:
         (self.state.path / "verify-restore.log").write_text(result.stderr)
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise DrillError(f"{names.VERIFY_RESTORE_SCRIPT} failed: {last}")
+            raise HarnessError(f"{names.VERIFY_RESTORE_SCRIPT} failed: {last}")
         report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
         shutil.rmtree(scratch, ignore_errors=True)
         return report
 
     def check_wal_chain(self) -> dict[str, Any]:
-        """Runs the WAL chain CronJob's script; its JSON summary (DrillError naming the gap)."""
+        """Runs the WAL chain CronJob's script; its JSON summary (HarnessError naming the gap)."""
         env = environment.wal_chain_env(self.state, self.settings, self.tools)
         result = processes.run([str(environment.SCRIPTS_DIR / names.WAL_CHAIN_SCRIPT)], env, check=False)
         (self.state.path / "wal-chain.log").write_text(result.stderr)
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise DrillError(f"{names.WAL_CHAIN_SCRIPT} failed: {last.removeprefix('pgpitr: ')}")
+            raise HarnessError(f"{names.WAL_CHAIN_SCRIPT} failed: {last.removeprefix('pgpitr: ')}")
         summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
         return summary
 
@@ -436,7 +438,7 @@ def up(directory: Path, stack: str = "dev") -> LocalStack:
         return stack_
     stack_ = LocalStack(state, tools)
     if not processes.alive(state.s3.server_pid):
-        raise DrillError(
+        raise HarnessError(
             f"the drill's S3 server in {directory} is gone, and its data with it;"
             " run `python -m drill down` and then `up` again"
         )

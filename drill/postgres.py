@@ -11,10 +11,10 @@ from pathlib import Path
 
 import psycopg
 
-from drill import processes
-from drill.processes import DrillError
-from drill.state import REPOSITORY_ROOT
-from drill.toolchain import Toolchain
+from harness import processes
+from harness.paths import REPOSITORY_ROOT
+from harness.processes import HarnessError
+from harness.toolchain import Toolchain
 from pgpitr.container_env import STOP_GRACE_SECONDS
 from pgpitr_runtime import names
 
@@ -75,10 +75,10 @@ def start(base: Path, port: int, env: Mapping[str, str]) -> int:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while postmaster_pid(base) != pid:
         if not processes.alive(pid):
-            raise DrillError(f"PostgreSQL in {base} did not start: {log_tail(base)}")
+            raise HarnessError(f"PostgreSQL in {base} did not start: {log_tail(base)}")
         if time.monotonic() > deadline:
             processes.stop_pid(pid, timeout=5)
-            raise DrillError(f"PostgreSQL in {base} did not start in {STARTUP_TIMEOUT:.0f}s: {log_tail(base)}")
+            raise HarnessError(f"PostgreSQL in {base} did not start in {STARTUP_TIMEOUT:.0f}s: {log_tail(base)}")
         time.sleep(0.05)
     return pid
 
@@ -122,7 +122,7 @@ def fast_shutdown(base: Path, timeout: float = 60) -> None:
     os.kill(pid, 2)
     try:
         processes.wait_for(lambda: not processes.alive(pid), timeout, "PostgreSQL to shut down")
-    except DrillError:
+    except HarnessError:
         processes.stop_pid(pid, timeout=1)
     processes.end_processes_mentioning(str(instance_paths(base)["pgdata"]))
 
@@ -131,7 +131,7 @@ def crash(base: Path) -> None:
     """kill -9 of the postmaster, as an OOM kill or a node failure would."""
     pid = postmaster_pid(base)
     if pid is None or not processes.alive(pid):
-        raise DrillError(f"no running server in {base}")
+        raise HarnessError(f"no running server in {base}")
     os.kill(pid, 9)
     processes.wait_for(lambda: not processes.alive(pid), 30, "the killed postmaster to exit")
     # Its children notice the postmaster is gone and exit too.
@@ -171,7 +171,7 @@ def scalar(dsn: str, query: str) -> str:
     with connect(dsn) as conn:
         row = conn.execute(query).fetchone()
     if row is None:
-        raise DrillError(f"no result from {query}")
+        raise HarnessError(f"no result from {query}")
     return str(row[0])
 
 
@@ -186,7 +186,7 @@ def wait_until_accepting(dsn: str, base: Path, timeout: float = STARTUP_TIMEOUT)
     deadline = time.monotonic() + timeout
     while not accepts_connections(dsn):
         if not running(base) and time.monotonic() > deadline - timeout + 5:
-            raise DrillError(f"PostgreSQL in {base} stopped: {log_tail(base)}")
+            raise HarnessError(f"PostgreSQL in {base} stopped: {log_tail(base)}")
         if time.monotonic() > deadline:
-            raise DrillError(f"PostgreSQL in {base} did not accept connections in {timeout:.0f}s: {log_tail(base)}")
+            raise HarnessError(f"PostgreSQL in {base} did not accept connections in {timeout:.0f}s: {log_tail(base)}")
         time.sleep(0.2)

@@ -17,7 +17,7 @@ from typing import Any
 
 from drill import postgres
 from drill.local_stack import LocalStack, log
-from drill.processes import DrillError
+from harness.processes import HarnessError
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
 
 ROWS_PER_PHASE = 5
@@ -190,5 +190,5 @@ def run_drill(stack: LocalStack) -> DrillReport:
         check_restore(stack, report, target, expected, backup, expected_backup)
     if not report.ok:
         failed = [r.target for r in report.restores if not r.ok]
-        raise DrillError(f"restores did not match the rows committed before their target: {', '.join(failed)}")
+        raise HarnessError(f"restores did not match the rows committed before their target: {', '.join(failed)}")
     return report

@@ -8,7 +8,8 @@ import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+from harness.paths import REPOSITORY_ROOT
+
 DEFAULT_DIR = REPOSITORY_ROOT / ".drill" / "default"
 DIR_VARIABLE = "PGPITR_DRILL_DIR"
 

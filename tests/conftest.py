@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from drill.processes import OWNER_VARIABLE
+from harness.processes import OWNER_VARIABLE
 from tests.mocks.harness import stack_file_config
 
 
@@ -29,7 +29,7 @@ def dev_config() -> dict[str, Any]:
 
 
 def _leftovers(known: set[int]) -> dict[int, str]:
-    """Live processes started by this test process (drill.processes marks them, and
+    """Live processes started by this test process (harness.processes marks them, and
     their children inherit the mark) that were not there when the session began."""
     mark = f"{OWNER_VARIABLE}={os.getpid()}".encode()
     found = {}

@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 
 from cluster import snapshot
-from cluster.config import BRIDGE, REPOSITORY_ROOT
+from cluster.config import BRIDGE
+from harness.paths import REPOSITORY_ROOT
 
 pytestmark = pytest.mark.cluster
 

@@ -11,7 +11,7 @@ import pytest
 
 from drill import local_stack, postgres
 from drill.local_stack import LocalStack
-from drill.toolchain import Toolchain, ToolchainError, toolchain
+from harness.toolchain import Toolchain, ToolchainError, toolchain
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
-from drill import encryption_keys, postgres, processes
+from drill import encryption_keys, postgres
 from drill.local_stack import LocalStack
 from drill.scenario import Workload, restored_ids
-from drill.toolchain import Toolchain
+from harness import processes
+from harness.toolchain import Toolchain
 from pgpitr_runtime import names
 from pgpitr_runtime.archive import Manifest
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from drill import environment, postgres, processes
+from drill import environment, postgres
 from drill.local_stack import LocalStack
-from drill.processes import DrillError
 from drill.state import free_port
 from drill.workload import AckedWriter
+from harness import processes
+from harness.processes import HarnessError
 from pgpitr_runtime import names
 from pgpitr_runtime.archive import Manifest
 from tests.e2e.accounting import chain_intact, counts, restored_acked_ids, wait_until_archived
@@ -99,7 +100,7 @@ def test_a_second_database_pointed_at_a_used_archive_is_refused(stack: LocalStac
         assert f"holds the archive of database {owner}, and this data directory is database {intruder}" in server_log
 
         backup_env = environment.backup_env(stack.state, stack.settings, stack.tools) | {names.PGPORT: str(port)}
-        with pytest.raises(DrillError, match=rf"holds the archive of database {owner}.* is database {intruder}"):
+        with pytest.raises(HarnessError, match=rf"holds the archive of database {owner}.* is database {intruder}"):
             processes.run([str(environment.SCRIPTS_DIR / names.BACKUP_SCRIPT)], backup_env, what="pgpitr-backup")
     finally:
         postgres.stop(stack.tools, base, env)

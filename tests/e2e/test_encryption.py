@@ -23,11 +23,12 @@ from typing import Any
 import pytest
 
 from components.backup_encryption import key_delivery
-from drill import encryption_keys, environment, postgres, processes
+from drill import encryption_keys, environment, postgres
 from drill.local_stack import LocalStack
-from drill.processes import DrillError
 from drill.scenario import Workload, restored_ids
-from drill.toolchain import Toolchain
+from harness import processes
+from harness.processes import HarnessError
+from harness.toolchain import Toolchain
 from pgpitr.container_env import recovery_environment
 from pgpitr_runtime import names
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
@@ -231,7 +232,7 @@ def test_the_drill_reports_the_key_line(encrypted: EncryptedStack) -> None:
         state.pgp_key = encryption_keys.pgp_key(state.pgp_passphrase)
     started = time.monotonic()
     try:
-        with pytest.raises(DrillError, match="the configured encryption key does not decrypt backup base_"):
+        with pytest.raises(HarnessError, match="the configured encryption key does not decrypt backup base_"):
             encrypted.stack.restore(LATEST, RecoveryOptions())
     finally:
         state.libsodium_key, state.pgp_key, state.pgp_passphrase = saved

@@ -20,11 +20,12 @@ from typing import Any
 import pytest
 from psycopg import sql
 
-from drill import environment, postgres, processes
+from drill import environment, postgres
 from drill.exporter import Exporter
 from drill.local_stack import LocalStack, new_state
 from drill.state import DrillState
-from drill.toolchain import Toolchain, find_pg_bindir
+from harness import processes
+from harness.toolchain import Toolchain, find_pg_bindir
 from pgpitr.monitoring.rule_metrics import exporter_metric_names
 from pgpitr_runtime import names
 from tests.mocks.harness import kubernetes_objects, run_program

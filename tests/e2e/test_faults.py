@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from drill import postgres, processes
+from drill import postgres
 from drill.local_stack import LocalStack
-from drill.processes import DrillError
 from drill.scenario import Workload
 from drill.workload import AckedWriter
+from harness import processes
+from harness.processes import HarnessError
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
 from tests.e2e.accounting import chain_intact, counts, restored_acked_ids, wait_until_archived
 from tests.e2e.storage import archive_key_prefix, objects_under
@@ -147,7 +148,7 @@ def test_damaged_wal_makes_a_later_restore_fail_loudly(stack: LocalStack) -> Non
     victim = segments[len(segments) // 2]
     original = client.get_object(Bucket=stack.state.s3.bucket, Key=victim)["Body"].read()
     client.put_object(Bucket=stack.state.s3.bucket, Key=victim, Body=original[: len(original) // 3])
-    with pytest.raises(DrillError, match="stopped"):
+    with pytest.raises(HarnessError, match="stopped"):
         stack.restore(RecoveryTarget.parse("latest", None), RecoveryOptions())
     instance = stack.state.restores[-1]
     log = Path(instance.log).read_text()
@@ -175,12 +176,12 @@ def test_storage_that_never_answers_makes_archiving_backup_and_restore_fail_with
         hung_at = time.monotonic()
 
         started = time.monotonic()
-        with pytest.raises(DrillError, match=r"pgpitr-backup failed.*did not finish within"):
+        with pytest.raises(HarnessError, match=r"pgpitr-backup failed.*did not finish within"):
             stack.backup()
         assert time.monotonic() - started < 120
 
         started = time.monotonic()
-        with pytest.raises(DrillError, match=r"pgpitr-restore failed.*did not finish within"):
+        with pytest.raises(HarnessError, match=r"pgpitr-restore failed.*did not finish within"):
             stack.restore(RecoveryTarget.parse("latest", None), RecoveryOptions())
         assert time.monotonic() - started < 120
 

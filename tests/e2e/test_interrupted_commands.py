@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from drill.processes import OWNER_VARIABLE, DrillError, wait_for
+from harness.processes import OWNER_VARIABLE, HarnessError, wait_for
 from tests.conftest import processes_now
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +24,7 @@ STOP_TIMEOUT = 60.0
 
 
 def marked_by(pid: int) -> dict[int, str]:
-    """Live processes carrying drill.processes' mark of `pid`, with their command lines."""
+    """Live processes carrying harness.processes' mark of `pid`, with their command lines."""
     mark = f"{OWNER_VARIABLE}={pid}".encode()
     found = {}
     for other in processes_now():
@@ -81,7 +81,7 @@ def test_sigterm_stops_everything_the_command_started(command: str, tmp_path: Pa
         status = process.wait(timeout=STOP_TIMEOUT)
         reader.join(timeout=10)
         assert status == 128 + signal.SIGTERM, "".join(lines[-5:])
-        with contextlib.suppress(DrillError):
+        with contextlib.suppress(HarnessError):
             wait_for(lambda: not marked_by(process.pid), 10, "what it started to stop")
         assert not marked_by(process.pid), f"{command} left these running after SIGTERM"
     finally:

@@ -9,9 +9,9 @@ import pytest
 
 from drill import environment, postgres
 from drill.local_stack import LocalStack
-from drill.processes import DrillError
 from drill.scenario import DrillReport, Workload, check_restore, restored_ids, run_drill
 from drill.state import InstanceState
+from harness.processes import HarnessError
 from pgpitr.versions import DEFAULT_WALG_VERSION, WALG_RELEASES
 from pgpitr_runtime import names
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
@@ -110,7 +110,7 @@ def test_retention_keeps_the_newest_full_backups_and_an_intact_chain(stack: Loca
 def test_backup_script_fails_when_storage_is_unreachable(stack: LocalStack) -> None:
     stack.stop_storage()
     try:
-        with pytest.raises(DrillError, match="pgpitr-backup failed"):
+        with pytest.raises(HarnessError, match="pgpitr-backup failed"):
             stack.backup()
     finally:
         stack.start_storage()
@@ -144,7 +144,7 @@ def test_restore_while_storage_is_unreachable_aborts_and_never_promotes(stack: L
         stack.stop_storage()
 
     try:
-        with pytest.raises(DrillError, match="stopped"):
+        with pytest.raises(HarnessError, match="stopped"):
             stack.restore(RecoveryTarget.parse("latest", None), RecoveryOptions(), after_fetch=outage_after_fetch)
     finally:
         stack.start_storage()
@@ -167,7 +167,7 @@ def test_a_cluster_made_by_an_older_pgpitr_is_brought_up_to_date_on_restart(stac
     hba.write_text("".join(line for line in hba.read_text().splitlines(True) if names.BACKUP_ROLE not in line))
     with postgres.connect(stack.primary_dsn()) as conn:
         conn.execute("SELECT pg_reload_conf()")
-    with pytest.raises(DrillError, match="pgpitr-backup failed"):
+    with pytest.raises(HarnessError, match="pgpitr-backup failed"):
         stack.backup()
 
     stack.stop_primary()

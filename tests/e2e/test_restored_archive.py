@@ -12,7 +12,7 @@ import pytest
 from drill import environment, postgres
 from drill.local_stack import LocalStack
 from drill.scenario import Workload
-from drill.toolchain import Toolchain
+from harness.toolchain import Toolchain
 from pgpitr_runtime import names
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
 from tests.e2e.stacks import changed_dev_stack

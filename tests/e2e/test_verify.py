@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from drill.local_stack import LocalStack
-from drill.processes import DrillError
 from drill.scenario import Workload
+from harness.processes import HarnessError
 from tests.e2e.storage import archive_key_prefix, objects_under
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +40,7 @@ def test_verify_passes_on_a_healthy_archive(archive: LocalStack) -> None:
 def test_verify_sql_check_must_return_true(archive: LocalStack) -> None:
     ok = archive.verify_restore({"PGPITR_VERIFY_SQL": "SELECT count(*) > 0 FROM pgpitr_drill_rows"})
     assert ok["ok"] is True
-    with pytest.raises(DrillError, match="returned 'f', not true"):
+    with pytest.raises(HarnessError, match="returned 'f', not true"):
         archive.verify_restore({"PGPITR_VERIFY_SQL": "SELECT count(*) > 1000000 FROM pgpitr_drill_rows"})
 
 
@@ -50,7 +50,7 @@ def test_chain_check_names_a_deleted_segment(archive: LocalStack) -> None:
     assert len(segments) - 3 > 20
     archive.s3_client().delete_object(Bucket=archive.state.s3.bucket, Key=victim)
     name = victim.rsplit("/", 1)[1].split(".")[0]
-    with pytest.raises(DrillError, match=rf"missing .*{name}"):
+    with pytest.raises(HarnessError, match=rf"missing .*{name}"):
         archive.check_wal_chain()
 
 
@@ -62,7 +62,7 @@ def test_chain_check_names_a_segment_deleted_just_behind_the_newest(archive: Loc
     victim = segments[-2]
     archive.s3_client().delete_object(Bucket=archive.state.s3.bucket, Key=victim)
     name = victim.rsplit("/", 1)[1].split(".")[0]
-    with pytest.raises(DrillError, match=rf"missing .*{name}.*never to arrive"):
+    with pytest.raises(HarnessError, match=rf"missing .*{name}.*never to arrive"):
         archive.check_wal_chain()
 
 
@@ -71,6 +71,6 @@ def test_restore_drill_fails_loudly_without_its_backup(archive: LocalStack) -> N
     base = f"{archive_key_prefix(archive)}/basebackups_005/{newest}/"
     for key in objects_under(archive, base):
         archive.s3_client().delete_object(Bucket=archive.state.s3.bucket, Key=key)
-    with pytest.raises(DrillError, match="pgpitr-verify-restore failed") as failure:
+    with pytest.raises(HarnessError, match="pgpitr-verify-restore failed") as failure:
         archive.verify_restore()
     assert newest in str(failure.value), f"the failure must name the backup it could not fetch: {failure.value}"

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from drill import environment, postgres, processes
+from drill import environment, postgres
 from drill.local_stack import LocalStack
+from harness import processes
 from pgpitr_runtime import names
 from tests.e2e.storage import archive_key_prefix, objects_under
 

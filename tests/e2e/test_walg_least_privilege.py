@@ -35,10 +35,11 @@ from typing import Any
 
 import pytest
 
-from drill import environment, postgres, processes
+from drill import environment, postgres
 from drill.iam_sandbox import ADMIN, REGION, IamSandbox
 from drill.state import free_port
-from drill.toolchain import Toolchain
+from harness import processes
+from harness.toolchain import Toolchain
 from pgpitr.settings import StackSettings
 from pgpitr.walg_env import ArchiveLocation, walg_environment, walg_prefix
 from pgpitr_runtime import names

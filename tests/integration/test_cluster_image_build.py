@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cluster import image
-from drill.toolchain import walg_binary_path
+from harness.toolchain import walg_binary_path
 from pgpitr.versions import DEFAULT_WALG_VERSION, WALG_RELEASES
 from pgpitr_runtime import names
 from tests.support.oci_layouts import check_layout

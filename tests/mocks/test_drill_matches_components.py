@@ -10,7 +10,7 @@ from typing import Any
 
 from drill import environment
 from drill.local_stack import new_state
-from drill.toolchain import Toolchain
+from harness.toolchain import Toolchain
 from pgpitr.container_env import recovery_environment
 from pgpitr_runtime import names
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget

@@ -22,8 +22,8 @@ from bench.throughput import Sample, summarise
 from bench.versions import BENCH_SEAWEEDFS
 from bench.wal import segment_names
 from drill.environment import DRILL_ACCESS_KEY_ID, DRILL_SECRET_ACCESS_KEY
-from drill.processes import DrillError
-from drill.toolchain import ToolchainError
+from harness.processes import HarnessError
+from harness.toolchain import ToolchainError
 
 SEGMENT = 16 * 1024**2
 TOOLS = ("walg", "pgbackrest", "raw")
@@ -260,7 +260,7 @@ def test_the_scratch_directory_is_removed_unless_kept(
 
     def failing_run(args: object, scales: list[int], directory: Path) -> dict[str, object]:
         (directory / "primary").mkdir(parents=True)
-        raise DrillError("the primary did not start")
+        raise HarnessError("the primary did not start")
 
     monkeypatch.setattr(bench_main, "run", failing_run)
     monkeypatch.setattr(bench_main, "exit_cleanly_on_sigterm", lambda: None)  # pytest keeps its own handler

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from cluster import toolchain
-from cluster.config import REPOSITORY_ROOT
 from cluster.versions import (
     CLUSTER_COREDNS,
     CLUSTER_DEBIAN_PACKAGES,
@@ -22,6 +21,7 @@ from cluster.versions import (
     CLUSTER_PULUMI,
     CLUSTER_PULUMI_KUBERNETES,
 )
+from harness.paths import REPOSITORY_ROOT, TOOLS_DIR
 from tests.requirements import require_program
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +101,7 @@ def test_cache_key_changes_with_every_input(monkeypatch: pytest.MonkeyPatch, tmp
         key = toolchain.build_key(build)
         assert re.fullmatch(re.escape(build.version) + r"-[0-9a-f]{12}", key)
         assert toolchain.build_key(build) == key, "the same inputs give the same key"
-        assert toolchain.build_directory(build) == toolchain.TOOLS_DIR / build.name / key
+        assert toolchain.build_directory(build) == TOOLS_DIR / build.name / key
         for variable, value in build.environment.items():
             changed = dataclasses.replace(build, environment={**build.environment, variable: value + "x"})
             assert toolchain.build_key(changed) != key, f"{build.name}: {variable} does not change the key"

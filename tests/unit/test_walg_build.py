@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from components.image import image_build_args
-from drill import toolchain
+from harness import toolchain
 from pgpitr.versions import DEFAULT_WALG_VERSION, WALG_RELEASES
 
 ROOT = Path(__file__).resolve().parents[2]

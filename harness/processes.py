@@ -1,4 +1,5 @@
-"""Running the image's programs the way their containers would: as a non-root user.
+"""Running the image's programs the way their containers would (as a non-root user), and
+the processes the rig starts: sessions, waits with deadlines, stopping what is left.
 
 PostgreSQL refuses to run as root. When the drill itself runs as root (CI does), each
 "container" process runs in a user namespace where it is the postgres user, while
@@ -28,11 +29,12 @@ def owned_env(env: Mapping[str, str]) -> dict[str, str]:
     return {**env, OWNER_VARIABLE: str(os.getpid())}
 
 
-class DrillError(RuntimeError):
-    """A drill step failed; the message is one line saying which and why."""
+class HarnessError(RuntimeError):
+    """A step of the rig failed (a command, a wait, a server); the message is one line
+    saying which and why."""
 
 
-class ReportedFailureError(DrillError):
+class ReportedFailureError(HarnessError):
     """A check failed after producing its report, which still goes to stdout."""
 
     def __init__(self, message: str, report: dict[str, object]) -> None:
@@ -44,7 +46,7 @@ def _namespace_user() -> tuple[int, int]:
     try:
         entry = pwd.getpwnam("postgres")
     except KeyError:
-        raise DrillError("running as root needs a 'postgres' system user (Debian package postgresql)") from None
+        raise HarnessError("running as root needs a 'postgres' system user (Debian package postgresql)") from None
     return entry.pw_uid, entry.pw_gid
 
 
@@ -53,7 +55,7 @@ def container_argv(argv: Sequence[str]) -> list[str]:
     if os.geteuid() != 0:
         return list(argv)
     if shutil.which("unshare") is None:
-        raise DrillError("running as root needs unshare (Debian package util-linux)")
+        raise HarnessError("running as root needs unshare (Debian package util-linux)")
     uid, gid = _namespace_user()
     return ["unshare", "--user", f"--map-user={uid}", f"--map-group={gid}", "--", *argv]
 
@@ -90,7 +92,7 @@ def run(
     except subprocess.TimeoutExpired:
         kill_session(process.pid)
         process.communicate()
-        raise DrillError(f"{what or Path(argv[0]).name} did not finish within {timeout:.0f}s; stopped it") from None
+        raise HarnessError(f"{what or Path(argv[0]).name} did not finish within {timeout:.0f}s; stopped it") from None
     except BaseException:
         kill_session(process.pid)
         process.communicate()
@@ -100,7 +102,7 @@ def run(
     result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     if check and result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise DrillError(f"{what or Path(argv[0]).name} failed with status {result.returncode}: {last}")
+        raise HarnessError(f"{what or Path(argv[0]).name} failed with status {result.returncode}: {last}")
     return result
 
 
@@ -155,7 +157,7 @@ def end_processes_mentioning(marker: str, grace: float = 5.0) -> None:
     """Lets the processes `mentioning(marker)` exit on their own for up to `grace` seconds
     (restore_command's WAL-G daemon notices its server's end within a second and cleans
     up after itself), then SIGKILLs whatever is left."""
-    with contextlib.suppress(DrillError):
+    with contextlib.suppress(HarnessError):
         wait_for(lambda: not mentioning(marker), grace, f"the processes of {marker} to end", interval=0.1)
     kill_all(mentioning(marker))
 
@@ -204,13 +206,13 @@ def exit_cleanly_on_sigterm() -> None:
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
-    """Polls `condition` until it holds; DrillError naming `what` after `timeout` seconds."""
+    """Polls `condition` until it holds; HarnessError naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         if condition():
             return
         if time.monotonic() >= deadline:
-            raise DrillError(f"timed out after {timeout:.0f}s waiting for {what}")
+            raise HarnessError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(interval)
 
 

@@ -1,10 +1,10 @@
-"""Finds or builds the programs the drill runs: PostgreSQL's binaries and WAL-G.
+"""Finds or builds the programs the rig runs: PostgreSQL's binaries and WAL-G.
 
 WAL-G is built once per pinned release with docker/build-walg.sh, the same script the
 image's builder stage runs, from the same inputs (pgpitr.versions.WalgRelease), with
 its daemon client (walg-daemon-client) beside it, and cached under
 .tools/wal-g/<tag>-<digest of the build inputs>/ so the next run is instant.
-`python -m drill.toolchain` builds it and prints where it is.
+`python -m harness.toolchain` builds it and prints where it is.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.paths import REPOSITORY_ROOT, TOOLS_DIR
 from pgpitr.versions import DEFAULT_WALG_VERSION, WALG_RELEASES, WalgRelease
 from pgpitr_runtime import names
 
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-TOOLS_DIR = Path(os.environ.get(names.PGPITR_TOOLS_DIR, REPOSITORY_ROOT / ".tools"))
 BUILD_SCRIPT = REPOSITORY_ROOT / "docker" / "build-walg.sh"
 
 
@@ -103,7 +102,7 @@ def build_walg(release: WalgRelease) -> Path:
         raise ToolchainError("the Go toolchain is needed to build WAL-G; install Go 1.25 or newer")
     binary.parent.mkdir(parents=True, exist_ok=True)
     env = os.environ | release.build_environment() | source_environment(release)
-    print(f"drill.toolchain: building WAL-G {release.tag} ({build_key(release)})", file=sys.stderr, flush=True)
+    print(f"harness.toolchain: building WAL-G {release.tag} ({build_key(release)})", file=sys.stderr, flush=True)
     run_build_script(BUILD_SCRIPT, binary, env, f"WAL-G {release.tag}", binary.parent / "build.log")
     return binary
 
@@ -156,7 +155,7 @@ def main() -> int:
         binary = build_walg(release)
         bindir = find_pg_bindir()
     except ToolchainError as error:
-        print(f"drill.toolchain: {error}", file=sys.stderr)
+        print(f"harness.toolchain: {error}", file=sys.stderr)
         return 1
     print(json.dumps({"walg": str(binary), "walg_version": release.tag, "pg_bindir": str(bindir)}))
     return 0
