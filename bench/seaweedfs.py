@@ -13,8 +13,9 @@ from pathlib import Path
 
 from bench.progress import log
 from bench.versions import BENCH_SEAWEEDFS, SeaweedfsRelease
+from harness.build_cache import BuildError, ensure_folder, inputs_digest, run_build_script
 from harness.paths import TOOLS_DIR
-from harness.toolchain import ToolchainError, inputs_digest, run_build_script
+from harness.toolchain import ToolchainError
 
 BUILD_SCRIPT = Path(__file__).resolve().parent / "build-seaweedfs.sh"
 
@@ -36,10 +37,23 @@ def build_weed(release: SeaweedfsRelease = BENCH_SEAWEEDFS) -> Path:
         return binary
     if shutil.which("go") is None:
         raise ToolchainError("building SeaweedFS (the benchmark's S3 server) needs the Go toolchain; install Go 1.26")
-    binary.parent.mkdir(parents=True, exist_ok=True)
     log(f"building SeaweedFS {release.release} into {binary.parent}, once")
     env = os.environ | release.build_environment()
-    run_build_script(BUILD_SCRIPT, binary.parent, env, f"SeaweedFS {release.version}", binary.parent / "build.log")
+
+    def make(partial: Path) -> None:
+        run_build_script(
+            ["bash", str(BUILD_SCRIPT), str(partial)],
+            env,
+            partial / "build.log",
+            f"SeaweedFS {release.version}",
+            prefix=f"{BUILD_SCRIPT.name}: ",
+            shown_as=(str(partial), str(binary.parent)),
+        )
+
+    try:
+        ensure_folder(binary.parent, make, lambda folder: (folder / binary.name).is_file())
+    except BuildError as error:
+        raise ToolchainError(str(error)) from None
     return binary
 
 

@@ -43,6 +43,7 @@ from typing import IO, Any, Final
 
 from cluster import oci_layout
 from cluster.config import IMAGE_REPOSITORY
+from harness.debian import PackagesError, install_missing, missing_packages
 from harness.paths import REPOSITORY_ROOT, TOOLS_DIR
 from harness.toolchain import ToolchainError, build_walg, daemon_client_path
 from pgpitr.versions import DEFAULT_WALG_VERSION, POSTGRES_IMAGE_SUFFIX, WALG_RELEASES, WalgRelease, image_tag
@@ -412,19 +413,15 @@ HOST_PACKAGES: Final = ("debootstrap",)
 
 
 def ensure_host_packages(progress: Progress) -> None:
-    missing = [
-        package
-        for package in HOST_PACKAGES
-        if "install ok installed"
-        not in subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True).stdout
-    ]
+    """debootstrap and what the build runs on this machine (harness.debian)."""
+    missing = missing_packages(HOST_PACKAGES)
     if not missing:
         return
     progress.step(f"installing {' '.join(missing)} (apt-get)")
-    log = fresh_log("apt-get.log")
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    run_logged(["apt-get", "update", "-q"], log, "apt-get update", env)
-    run_logged(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], log, "apt-get install", env)
+    try:
+        install_missing(missing)
+    except PackagesError as error:
+        raise ImageError(str(error)) from None
 
 
 def debootstrap_program() -> str:

@@ -45,7 +45,7 @@ from cluster.exporter_image import exporter_image
 from cluster.pki import Pki, ensure_pki
 from cluster.state import Baseline, ClusterError, ClusterState, Credentials, ProcessRecord, Progress
 from cluster.versions import CLUSTER_KUBERNETES, CLUSTER_PULUMI_KUBERNETES
-from harness.paths import REPOSITORY_ROOT
+from harness.debian import PackagesError, install_missing
 from harness.processes import OWNER_VARIABLE, HarnessError, alive, start_background, stop_pid, wait_for
 
 RUNTIME_PACKAGES: Final = (
@@ -59,7 +59,6 @@ RUNTIME_PACKAGES: Final = (
 )
 """nftables for `nft`: iptables-nft cannot remove the tables it makes, so `down` does; the
 exporter for the sidecar's image (cluster/exporter_image.py)."""
-SYSTEM_PACKAGES_SCRIPT: Final = REPOSITORY_ROOT / "scripts" / "install-system-packages.sh"
 START_ORDER: Final = (
     "containerd",
     "etcd",
@@ -126,25 +125,15 @@ def built_parts(required: bool = True) -> Parts:
     )
 
 
-def missing_packages() -> list[str]:
-    result = subprocess.run(
-        ["dpkg-query", "-W", "-f", "${Package} ${Status}\\n", *RUNTIME_PACKAGES], capture_output=True, text=True
-    )
-    installed = {line.split()[0] for line in result.stdout.splitlines() if line.endswith(" install ok installed")}
-    return [package for package in RUNTIME_PACKAGES if package not in installed]
-
-
 def ensure_packages(progress: Progress) -> None:
-    missing = missing_packages()
-    if not missing:
+    try:
+        installed = install_missing(RUNTIME_PACKAGES)
+    except PackagesError as error:
+        raise ClusterError(str(error)) from None
+    if installed:
+        progress.step(f"installed Debian packages {' '.join(installed)}")
+    else:
         progress.step(f"Debian packages present ({' '.join(RUNTIME_PACKAGES)})")
-        return
-    progress.step(f"installing Debian packages {' '.join(missing)} (apt-get update first)")
-    result = subprocess.run(["bash", str(SYSTEM_PACKAGES_SCRIPT), *missing], capture_output=True, text=True)
-    if result.returncode != 0:
-        lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
-        raise ClusterError(f"installing {' '.join(missing)} failed: {(lines or ['no output'])[-1]}")
-    progress.step("Debian packages installed")
 
 
 def log_tail(path: Path, lines: int = 3) -> str:

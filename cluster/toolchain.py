@@ -19,17 +19,14 @@ per step on stderr, and prints where everything is as one JSON object on stdout.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import functools
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,12 +38,13 @@ from cluster.versions import (
     CLUSTER_PULUMI,
     CLUSTER_PULUMI_KUBERNETES,
 )
-from harness.paths import REPOSITORY_ROOT, TOOLS_DIR
+from harness.build_cache import BuildError, ensure_folder, inputs_digest, run_build_script
+from harness.debian import PackagesError, install_missing
+from harness.paths import REPOSITORY_ROOT, TOOLS_DIR, shown
 
 BUILD_DIR = REPOSITORY_ROOT / "cluster" / "build"
 SHARED_PULUMI_DIR = REPOSITORY_ROOT.parent / "shared" / "third_party" / "pulumi"
 """Where this project's machines keep the Python language host's source (../shared beside the clone)."""
-SYSTEM_PACKAGES_SCRIPT = REPOSITORY_ROOT / "scripts" / "install-system-packages.sh"
 GO_JOBS_VARIABLE = "PGPITR_GO_JOBS"
 PROGRESS = "cluster.toolchain"
 
@@ -172,10 +170,8 @@ def build_key(build: Build) -> str:
         "outputs": build.outputs,
         "compilers": {compiler: compiler_version(compiler) for compiler in build.compilers},
     }
-    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode())
-    for path in (BUILD_DIR / "lib.sh", BUILD_DIR / build.script):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return f"{build.version}-{digest.hexdigest()[:12]}"
+    scripts = (BUILD_DIR / "lib.sh", BUILD_DIR / build.script)
+    return f"{build.version}-{inputs_digest(inputs, scripts, root=BUILD_DIR)}"
 
 
 def build_directory(build: Build) -> Path:
@@ -200,46 +196,14 @@ def progress(message: str, started: float) -> None:
     print(f"{PROGRESS}: {message} ({time.monotonic() - started:.0f}s)", file=sys.stderr, flush=True)
 
 
-def shown(path: Path) -> str:
-    return str(path.relative_to(REPOSITORY_ROOT)) if path.is_relative_to(REPOSITORY_ROOT) else str(path)
-
-
-@contextlib.contextmanager
-def exclusive(lock_file: Path) -> Iterator[None]:
-    """One build of a part at a time, also across processes (a test and a user's setup)."""
-    with lock_file.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def run_build_script(build: Build, output: Path, final: Path) -> None:
-    """Runs the build's script into `output`, which becomes `final` once complete; the
-    script's progress lines reach the user, Go's download chatter only the log."""
-    env = os.environ | build.environment | build.local_environment | go_job_limits()
+def build_command(build: Build, output: Path) -> list[str]:
+    """`bash <script> <output>`, at the lowest priority when `nice` is there."""
     command = ["bash", str(BUILD_DIR / build.script), str(output)]
-    if shutil.which("nice"):
-        command = ["nice", "-n", "19", *command]
-    log_path = output / "build.log"
-    prefix = f"{build.script}:"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        assert process.stdout is not None
-        for line in process.stdout:
-            log.write(line)
-            if line.startswith(prefix):
-                print(line.replace(str(output), str(final)), end="", file=sys.stderr, flush=True)
-        returncode = process.wait()
-    if returncode != 0:
-        lines = [line.strip() for line in log_path.read_text().splitlines() if line.strip()]
-        reason = (lines or ["no output"])[-1].removeprefix(prefix).strip()  # the script's own error, or Go's last word
-        raise ToolchainError(f"building {build.title} failed: {reason} (full log: {log_path})")
+    return ["nice", "-n", "19", *command] if shutil.which("nice") else command
 
 
 def ensure_built(build: Build, started: float) -> Path:
-    """The build's folder, built first unless the cache has it."""
+    """The build's folder, built first unless the cache has it (harness.build_cache)."""
     directory = build_directory(build)
     if is_complete(build, directory):
         progress(f"{build.title}: cached in {shown(directory)}", started)
@@ -248,26 +212,37 @@ def ensure_built(build: Build, started: float) -> Path:
         raise ToolchainError(f"building {build.title} needs the Go toolchain; install Go 1.26 or newer")
     if "gcc" in build.compilers and shutil.which("gcc") is None:
         raise ToolchainError(f"building {build.title} needs gcc; run `python -m cluster.toolchain` (Debian packages)")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive(directory.parent / ".lock"):
-        if is_complete(build, directory):  # another process built it meanwhile
-            return directory
-        partial = directory.with_name(f"{directory.name}.partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir()
+    timing: dict[str, float] = {}
+
+    def make(partial: Path) -> None:
         progress(f"building {build.title} into {shown(directory)}", started)
         build_started = time.monotonic()
-        run_build_script(build, partial, directory)
+        env = os.environ | build.environment | build.local_environment | go_job_limits()
+        run_build_script(
+            build_command(build, partial),
+            env,
+            partial / "build.log",
+            build.title,
+            prefix=f"{build.script}:",
+            shown_as=(str(partial), str(directory)),
+        )
         missing = [output for output in build.outputs if not (partial / output).is_file()]
         if missing:
-            raise ToolchainError(
-                f"building {build.title} left no {', '.join(missing)} (full log: {partial / 'build.log'})"
-            )
-        seconds = round(time.monotonic() - build_started, 1)
-        record = {"key": build_key(build), "seconds": seconds, "go_jobs": os.environ.get(GO_JOBS_VARIABLE) or None}
+            raise BuildError(f"building {build.title} left no {', '.join(missing)} (full log: {partial / 'build.log'})")
+        timing["seconds"] = round(time.monotonic() - build_started, 1)
+        record = {
+            "key": build_key(build),
+            "seconds": timing["seconds"],
+            "go_jobs": os.environ.get(GO_JOBS_VARIABLE) or None,
+        }
         (partial / "build.json").write_text(json.dumps(record, indent=2) + "\n")
-        partial.rename(directory)
-    progress(f"built {build.title} in {seconds:.0f} s", started)
+
+    try:
+        built = ensure_folder(directory, make, lambda folder: is_complete(build, folder))
+    except BuildError as error:
+        raise ToolchainError(str(error)) from None
+    if built:
+        progress(f"built {build.title} in {timing['seconds']:.0f} s", started)
     return directory
 
 
@@ -277,36 +252,16 @@ def build_all(started: float | None = None) -> dict[str, Path]:
     return {build.name: ensure_built(build, started) for build in builds()}
 
 
-def missing_debian_packages() -> list[str]:
-    try:
-        result = subprocess.run(
-            ["dpkg-query", "-W", "-f", "${Package} ${Status}\\n", *CLUSTER_DEBIAN_PACKAGES],
-            capture_output=True,
-            text=True,
-        )
-    except OSError as error:
-        raise ToolchainError(
-            "the local cluster takes etcd, containerd and runc from Debian; dpkg is missing"
-        ) from error
-    installed = {
-        line.split()[0]
-        for line in result.stdout.splitlines()
-        if line.endswith(" install ok installed") and line.split()
-    }
-    return [package for package in CLUSTER_DEBIAN_PACKAGES if package not in installed]
-
-
 def install_debian_packages(started: float) -> None:
-    """The cluster's Debian packages, through scripts/install-system-packages.sh (root or sudo)."""
-    missing = missing_debian_packages()
-    if not missing:
+    """The cluster's Debian packages, installed when missing (harness.debian)."""
+    try:
+        installed = install_missing(CLUSTER_DEBIAN_PACKAGES)
+    except PackagesError as error:
+        raise ToolchainError(str(error)) from None
+    if installed:
+        progress(f"installed Debian packages {' '.join(installed)}", started)
+    else:
         progress(f"Debian packages present ({' '.join(CLUSTER_DEBIAN_PACKAGES)})", started)
-        return
-    progress(f"installing Debian packages {' '.join(missing)}", started)
-    result = subprocess.run(["bash", str(SYSTEM_PACKAGES_SCRIPT), *missing], capture_output=True, text=True)
-    if result.returncode != 0:
-        lines = [line.strip() for line in (result.stderr + result.stdout).splitlines() if line.strip()]
-        raise ToolchainError(f"installing Debian packages failed: {(lines or ['no output'])[-1]}")
 
 
 def find_system_program(program: str) -> Path:

@@ -9,16 +9,15 @@ its daemon client (walg-daemon-client) beside it, and cached under
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.build_cache import BuildError, ensure_folder, inputs_digest, run_build_script
 from harness.paths import REPOSITORY_ROOT, TOOLS_DIR
 from pgpitr.versions import DEFAULT_WALG_VERSION, WALG_RELEASES, WalgRelease
 from pgpitr_runtime import names
@@ -61,15 +60,6 @@ SHARED_SOURCES_DIR = REPOSITORY_ROOT.parent / "shared" / "third_party" / "wal-g"
 BUILD_INPUTS = (BUILD_SCRIPT, *sorted((REPOSITORY_ROOT / "docker" / "walg-yckms-stub").rglob("*")))
 
 
-def inputs_digest(environment: Mapping[str, str], files: Iterable[Path]) -> str:
-    """A short digest of a build's environment and files (paths in the repository)."""
-    digest = hashlib.sha256(json.dumps(dict(environment), sort_keys=True).encode())
-    for path in files:
-        if path.is_file():
-            digest.update(path.relative_to(REPOSITORY_ROOT).as_posix().encode() + path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
 def build_key(release: WalgRelease) -> str:
     """The release tag and a digest of everything that shapes the binary: the build
     environment and the files of the build, so a changed flag never reuses a stale build."""
@@ -94,36 +84,35 @@ def daemon_client_path(walg_binary: Path) -> Path:
 
 
 def build_walg(release: WalgRelease) -> Path:
-    """Builds WAL-G at the pinned commit unless the cached binary is there."""
+    """Builds WAL-G at the pinned commit unless the cache has it (harness.build_cache)."""
     binary = walg_binary_path(release)
-    if binary.exists() and daemon_client_path(binary).exists():
+    if walg_complete(binary.parent):
         return binary
     if shutil.which("go") is None:
         raise ToolchainError("the Go toolchain is needed to build WAL-G; install Go 1.25 or newer")
-    binary.parent.mkdir(parents=True, exist_ok=True)
     env = os.environ | release.build_environment() | source_environment(release)
     print(f"harness.toolchain: building WAL-G {release.tag} ({build_key(release)})", file=sys.stderr, flush=True)
-    run_build_script(BUILD_SCRIPT, binary, env, f"WAL-G {release.tag}", binary.parent / "build.log")
+
+    def make(partial: Path) -> None:
+        run_build_script(
+            ["bash", str(BUILD_SCRIPT), str(partial / binary.name)],
+            env,
+            partial / "build.log",
+            f"WAL-G {release.tag}",
+            prefix=f"{BUILD_SCRIPT.name}: ",
+            shown_as=(str(partial), str(binary.parent)),
+        )
+
+    try:
+        ensure_folder(binary.parent, make, walg_complete)
+    except BuildError as error:
+        raise ToolchainError(str(error)) from None
     return binary
 
 
-def run_build_script(script: Path, output: Path, env: Mapping[str, str], title: str, build_log: Path) -> None:
-    """Runs `bash script output`: the script's progress lines (`<script name>: ...` on
-    stderr) reach the user, Go's download chatter only `build_log`; a failure is a
-    ToolchainError with the script's own error, or Go's last word."""
-    prefix = f"{script.name}: "
-    with build_log.open("w") as log_file:
-        process = subprocess.Popen(["bash", str(script), str(output)], env=env, stderr=subprocess.PIPE, text=True)
-        assert process.stderr is not None
-        for line in process.stderr:
-            log_file.write(line)
-            if line.startswith(prefix):
-                print(line, end="", file=sys.stderr, flush=True)
-        returncode = process.wait()
-    if returncode != 0:
-        lines = [line.strip() for line in build_log.read_text().splitlines() if line.strip()]
-        reason = (lines or ["no output"])[-1]
-        raise ToolchainError(f"building {title} failed: {reason.removeprefix(prefix)} (full log: {build_log})")
+def walg_complete(folder: Path) -> bool:
+    """A WAL-G build: wal-g and its daemon client beside it."""
+    return (folder / "wal-g").is_file() and daemon_client_path(folder / "wal-g").is_file()
 
 
 def toolchain(release: WalgRelease | None = None) -> Toolchain:

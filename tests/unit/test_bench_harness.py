@@ -224,10 +224,13 @@ def test_a_failed_weed_build_is_one_line_naming_its_log(tmp_path: Path, monkeypa
     with pytest.raises(ToolchainError) as failure:
         seaweedfs.build_weed()
     message = str(failure.value)
+    # The build ran in a partial folder beside the cache entry, kept with its log.
     assert message == (
-        f"building SeaweedFS {BENCH_SEAWEEDFS.version} failed: the proxy said no (full log: {binary.parent}/build.log)"
+        f"building SeaweedFS {BENCH_SEAWEEDFS.version} failed: the proxy said no"
+        f" (full log: {binary.parent}.partial/build.log)"
     )
     assert not binary.exists()
+    assert not binary.parent.exists(), "a failed build leaves no cache entry to be taken for a result"
 
 
 def test_the_build_script_refuses_to_run_without_its_input(tmp_path: Path) -> None:

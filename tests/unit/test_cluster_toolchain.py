@@ -21,6 +21,7 @@ from cluster.versions import (
     CLUSTER_PULUMI,
     CLUSTER_PULUMI_KUBERNETES,
 )
+from harness import debian
 from harness.paths import REPOSITORY_ROOT, TOOLS_DIR
 from tests.requirements import require_program
 
@@ -222,9 +223,7 @@ def test_debian_packages_provide_the_system_programs() -> None:
         "gcc",
     } <= set(CLUSTER_DEBIAN_PACKAGES)
     # The shared installer takes the cluster's list as arguments; present packages cost nothing.
-    result = subprocess.run(
-        ["bash", str(toolchain.SYSTEM_PACKAGES_SCRIPT), "bash", "coreutils"], capture_output=True, text=True
-    )
+    result = subprocess.run(["bash", str(debian.INSTALL_SCRIPT), "bash", "coreutils"], capture_output=True, text=True)
     assert (result.returncode, result.stderr) == (0, "")
 
 
