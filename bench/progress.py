@@ -1,16 +1,15 @@
-"""One progress line per step on stderr: `bench: [elapsed] step`, elapsed since the run began."""
+"""The benchmark's progress lines (harness.progress): `bench: <step> (<seconds since the run began>s)`."""
 
 from __future__ import annotations
 
-import sys
-import time
+from harness.progress import Progress
 
-_STARTED = time.monotonic()
+_PROGRESS = Progress("bench")
 
 
 def elapsed() -> float:
-    return time.monotonic() - _STARTED
+    return _PROGRESS.elapsed()
 
 
 def log(message: str) -> None:
-    print(f"bench: [{elapsed():7.1f}s] {message}", file=sys.stderr, flush=True)
+    _PROGRESS.step(message)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
@@ -102,43 +101,6 @@ def restore_sysctls(recorded: dict[str, str]) -> list[str]:
 
 def record_paths(paths: Iterable[str] = OUTSIDE_PATHS) -> dict[str, bool]:
     return {path: os.path.lexists(path) for path in paths}
-
-
-def unescape_mount_path(field: str) -> str:
-    """/proc/mounts writes space, tab, newline and backslash as octal escapes."""
-    for escaped, plain in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
-        field = field.replace(escaped, plain)
-    return field
-
-
-def mount_points() -> list[str]:
-    return [unescape_mount_path(line.split()[1]) for line in Path("/proc/mounts").read_text().splitlines() if line]
-
-
-def mounts_under(roots: Iterable[Path | str]) -> list[str]:
-    """Mount points at or below any of `roots`, deepest first (the order to unmount)."""
-    prefixes = [str(Path(root)) for root in roots]
-    found = {
-        point
-        for point in mount_points()
-        if any(point == prefix or point.startswith(prefix + "/") for prefix in prefixes)
-    }
-    return sorted(found, key=lambda point: (point.count("/"), point), reverse=True)
-
-
-def unmount_under(roots: Iterable[Path | str]) -> list[str]:
-    """Unmounts everything at or below `roots` (a point mounted twice, twice); a mount
-    that stays busy is detached. Returns what is still mounted (nothing, normally)."""
-    roots = list(roots)
-    for _ in range(10):
-        points = mounts_under(roots)
-        if not points:
-            return []
-        for point in points:
-            result = subprocess.run(["umount", point], capture_output=True, text=True)
-            if result.returncode != 0 and point in mount_points():
-                subprocess.run(["umount", "--lazy", point], capture_output=True, text=True)
-    return mounts_under(roots)
 
 
 def remove_created_paths(existed: dict[str, bool]) -> list[str]:

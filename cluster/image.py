@@ -26,7 +26,6 @@ are always unmounted, also when a step fails.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -35,16 +34,18 @@ import shutil
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 from cluster import oci_layout
 from cluster.config import IMAGE_REPOSITORY
+from harness import mounts
+from harness.build_cache import ensure_folder, exclusive
 from harness.debian import PackagesError, install_missing, missing_packages
 from harness.paths import REPOSITORY_ROOT, TOOLS_DIR
+from harness.progress import Progress as HarnessProgress
 from harness.toolchain import ToolchainError, build_walg, daemon_client_path
 from pgpitr.versions import DEFAULT_WALG_VERSION, POSTGRES_IMAGE_SUFFIX, WALG_RELEASES, WalgRelease, image_tag
 from pgpitr_runtime import names
@@ -302,23 +303,9 @@ def sources_list(sources: Sequence[AptSource]) -> str:
 # --- Mounts and commands inside a root file system ----------------------------------------
 
 
-def mounts_below(root: Path) -> list[str]:
-    """Mount points at or under `root`, from /proc/mounts."""
-    prefix = str(root.resolve())
-    points = []
-    for line in Path("/proc/mounts").read_text().splitlines():
-        point = re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), line.split()[1])
-        if point == prefix or point.startswith(prefix + "/"):
-            points.append(point)
-    return points
-
-
 def unmount_below(root: Path) -> None:
     """Unmounts everything at or under `root`, deepest first; fails if anything stays."""
-    for point in sorted(mounts_below(root), key=len, reverse=True):
-        if subprocess.run(["umount", point], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "--lazy", point], capture_output=True)
-    left = mounts_below(root)
+    left = mounts.unmount_under([root])
     if left:
         raise ImageError(f"could not unmount {', '.join(left)}; unmount them by hand")
 
@@ -384,15 +371,11 @@ def run_logged(argv: Sequence[str], log: Path, what: str, env: Mapping[str, str]
 # --- The steps ----------------------------------------------------------------------------
 
 
-class Progress:
-    """One line on stderr per step, with the seconds since the build began."""
+class Progress(HarnessProgress):
+    """The image build's progress lines: seconds since the build began."""
 
-    def __init__(self, stream: IO[str] = sys.stderr) -> None:
-        self.started = time.monotonic()
-        self.stream = stream
-
-    def step(self, message: str) -> None:
-        print(f"cluster.image: {message} ({time.monotonic() - self.started:.0f}s)", file=self.stream, flush=True)
+    def __init__(self) -> None:
+        super().__init__("cluster.image", decimals=0)
 
 
 def digest_of(*parts: object) -> str:
@@ -621,34 +604,22 @@ class BuiltImage:
         return cls(data["ref"], data["name"], Path(data["layout"]), Path(data["archive"]), int(data["size_bytes"]))
 
 
-@contextlib.contextmanager
-def build_lock(progress: Progress) -> Iterator[None]:
-    """One build at a time: a second waits for the first, then finds its result cached."""
-    with (CACHE_DIR / ".lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            progress.step("waiting for another build of the image to finish")
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+def build_lock(progress: Progress) -> contextlib.AbstractContextManager[None]:
+    """One build at a time: a second waits for the first, then finds its result cached.
+    (The steps' own cache entries lock CACHE_DIR/.lock; this is the whole build's.)"""
+    return exclusive(
+        CACHE_DIR / ".build.lock", lambda: progress.step("waiting for another build of the image to finish")
+    )
 
 
 def cached_step(result: Path, progress: Progress, message: str, cold: str, make: Callable[[Path], None]) -> None:
-    """Runs `make(partial)` unless `result` exists; the partial folder becomes `result`
-    only when the step succeeded, so an interrupted step is redone, never reused. `cold`
-    says how long the step takes when it runs."""
+    """`result`, made by `make(partial)` unless it exists (harness.build_cache: an
+    interrupted step is redone, never reused). `cold` says how long the step takes."""
     if result.exists():
         progress.step(f"{message}: cached")
         return
     progress.step(f"{message}: building, {cold}")
-    partial = result.with_name(result.name + ".partial")
-    remove_tree(partial)
-    try:
-        make(partial)
-    except BaseException:
-        remove_tree(partial)
-        raise
-    partial.rename(result)
+    ensure_folder(result, make, Path.exists, remove=remove_tree, create=False)
 
 
 def build(progress: Progress | None = None, walg: WalgRelease | None = None) -> BuiltImage:

@@ -45,6 +45,7 @@ from cluster.exporter_image import exporter_image
 from cluster.pki import Pki, ensure_pki
 from cluster.state import Baseline, ClusterError, ClusterState, Credentials, ProcessRecord, Progress
 from cluster.versions import CLUSTER_KUBERNETES, CLUSTER_PULUMI_KUBERNETES
+from harness import mounts
 from harness.debian import PackagesError, install_missing
 from harness.processes import OWNER_VARIABLE, HarnessError, alive, start_background, stop_pid, wait_for
 
@@ -471,7 +472,7 @@ class Cluster:
         self.clean_network(report)
         baseline = self.state.baseline
         outside = [path for path in host.OUTSIDE_PATHS if not (baseline and baseline.existing_paths.get(path))]
-        left = host.unmount_under([self.work.root, *outside])
+        left = mounts.unmount_under([self.work.root, *outside])
         if left:
             raise ClusterError(f"still mounted after unmounting: {', '.join(left)}")
         self.step("unmounted everything under the work dir and kubelet's directories")

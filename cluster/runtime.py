@@ -24,6 +24,7 @@ from typing import Final
 from cluster import oci_layout
 from cluster.config import CONTAINERD_NAMESPACE, PAUSE_IMAGE_REPOSITORY, WorkDir
 from cluster.state import ClusterError, write_if_changed
+from harness.build_cache import ensure_folder
 
 CNI_BIN_DIR: Final = Path("/usr/lib/cni")
 CLOSED_REGISTRY: Final = "http://127.0.0.1:9"
@@ -197,9 +198,8 @@ def files_image(
         digest.update(f"{file.path}\0{file.mode}\0".encode() + file.content)
     directory = work.images / f"{cache_name}-{digest.hexdigest()[:16]}"
     result = directory / "digest"
-    if not result.is_file():
-        partial = directory.with_name(directory.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
+
+    def make(partial: Path) -> None:
         rootfs = partial / "rootfs"
         rootfs.mkdir(parents=True)
         for file in files:
@@ -217,8 +217,8 @@ def files_image(
             raise ClusterError(str(error)) from None
         shutil.rmtree(rootfs)
         (partial / "digest").write_text(layout.manifest_digest + "\n")
-        shutil.rmtree(directory, ignore_errors=True)
-        partial.rename(directory)
+
+    if ensure_folder(directory, make, lambda folder: (folder / "digest").is_file()):
         for stale in work.images.glob(f"{cache_name}-*"):
             if stale != directory:
                 shutil.rmtree(stale, ignore_errors=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster import host, network
+from harness.mounts import unescape_mount_path
 
 
 def _ip_json(*args: str) -> list[dict[str, Any]]:
@@ -58,7 +59,7 @@ def iptables_rules() -> dict[str, list[str]]:
 
 def mounts() -> list[str]:
     return sorted(
-        f"{host.unescape_mount_path(fields[1])} {fields[2]}"
+        f"{unescape_mount_path(fields[1])} {fields[2]}"
         for fields in (line.split() for line in Path("/proc/mounts").read_text().splitlines())
         if len(fields) >= 3
     )

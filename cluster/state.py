@@ -6,30 +6,23 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cluster.config import PASSWORD_KEYS, WorkDir
+from harness.progress import Progress as HarnessProgress
 
 
 class ClusterError(RuntimeError):
     """A step of the harness failed; the message is one line saying which and why."""
 
 
-class Progress:
-    """One line per step on stderr, with the seconds since the command started."""
+class Progress(HarnessProgress):
+    """`cluster up`, `down`, `scenario`...: one line per step, seconds since the command began."""
 
     def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    def step(self, message: str) -> None:
-        print(f"cluster: {message} ({self.elapsed():.1f}s)", file=sys.stderr, flush=True)
+        super().__init__("cluster")
 
 
 @dataclass

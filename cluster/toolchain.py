@@ -41,6 +41,7 @@ from cluster.versions import (
 from harness.build_cache import BuildError, ensure_folder, inputs_digest, run_build_script
 from harness.debian import PackagesError, install_missing
 from harness.paths import REPOSITORY_ROOT, TOOLS_DIR, shown
+from harness.progress import Progress
 
 BUILD_DIR = REPOSITORY_ROOT / "cluster" / "build"
 SHARED_PULUMI_DIR = REPOSITORY_ROOT.parent / "shared" / "third_party" / "pulumi"
@@ -193,7 +194,7 @@ def go_job_limits() -> dict[str, str]:
 
 
 def progress(message: str, started: float) -> None:
-    print(f"{PROGRESS}: {message} ({time.monotonic() - started:.0f}s)", file=sys.stderr, flush=True)
+    Progress(PROGRESS, started, decimals=0).step(message)
 
 
 def build_command(build: Build, output: Path) -> list[str]:

@@ -20,6 +20,7 @@ from drill.state import DrillState, InstanceState, S3State, free_port
 from harness import processes
 from harness.paths import REPOSITORY_ROOT
 from harness.processes import HarnessError
+from harness.progress import Progress
 from harness.toolchain import Toolchain, toolchain
 from pgpitr.container_env import recovery_environment
 from pgpitr.settings import StackSettings
@@ -31,8 +32,12 @@ S3_START_TIMEOUT = 60.0
 RECOVERY_TIMEOUT = 900.0
 
 
+_PROGRESS = Progress("drill")
+
+
 def log(message: str) -> None:
-    print(f"drill: {message}", file=sys.stderr, flush=True)
+    """One of the drill's progress lines (harness.progress)."""
+    _PROGRESS.step(message)
 
 
 class LocalStack:

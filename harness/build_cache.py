@@ -67,10 +67,12 @@ def ensure_folder(
     *,
     remove: Callable[[Path], None] = remove_folder,
     waiting: Callable[[], None] | None = None,
+    create: bool = True,
 ) -> bool:
     """`folder`, made by `make(partial)` unless `complete(folder)` already holds; True
     when it was built now. `remove` clears a partial folder (a root file system being
-    built needs its mounts undone first)."""
+    built needs its mounts undone first); `create` False leaves making the partial
+    folder itself to `make` (`cp -a` into a folder that exists copies inside it)."""
     if complete(folder):
         return False
     with exclusive(folder.parent / ".lock", waiting):
@@ -78,7 +80,8 @@ def ensure_folder(
             return False
         partial = folder.with_name(f"{folder.name}.partial")
         remove(partial)
-        partial.mkdir(parents=True)
+        if create:
+            partial.mkdir(parents=True)
         try:
             make(partial)
         except BuildError:

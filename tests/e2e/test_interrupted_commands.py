@@ -53,7 +53,7 @@ COMMANDS = {
             "--out",
             "{tmp}",
         ],
-        "bench: [",
+        "bench: ",
     ),
 }
 

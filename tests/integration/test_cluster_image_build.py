@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from cluster import image
+from harness.mounts import mounts_under
 from harness.toolchain import walg_binary_path
 from pgpitr.versions import DEFAULT_WALG_VERSION, WALG_RELEASES
 from pgpitr_runtime import names
@@ -33,14 +34,14 @@ def require_root() -> None:
 def test_mounts_are_undone_when_the_block_fails(tmp_path: Path) -> None:
     require_root()
     with pytest.raises(RuntimeError, match="inside"), image.chroot_mounts(tmp_path, devices=True):
-        assert image.mounts_below(tmp_path) == [
+        assert set(mounts_under([tmp_path])) == {
             str(tmp_path / "proc"),
             str(tmp_path / "dev"),
             str(tmp_path / "dev/shm"),
-        ]
+        }
         assert (tmp_path / "dev" / "null").is_char_device()
         raise RuntimeError("inside")
-    assert image.mounts_below(tmp_path) == []
+    assert mounts_under([tmp_path]) == []
 
 
 # --- The real image -----------------------------------------------------------------------
@@ -54,7 +55,7 @@ def built() -> image.BuiltImage:
     except image.ImageError as error:
         pytest.fail(f"building the image failed: {error}", pytrace=False)
     finally:
-        assert image.mounts_below(image.CACHE_DIR) == []
+        assert mounts_under([image.CACHE_DIR]) == []
     return result
 
 
@@ -138,7 +139,7 @@ def extracted(built: image.BuiltImage, tmp_path: Path) -> Iterator[Path]:
         yield rootfs
     finally:
         image.remove_tree(rootfs)
-        assert image.mounts_below(tmp_path) == []
+        assert mounts_under([tmp_path]) == []
 
 
 def test_the_real_image_starts_postgres_through_its_entrypoint(built: image.BuiltImage, extracted: Path) -> None:
