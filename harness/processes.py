@@ -120,6 +120,21 @@ def live_processes() -> Iterator[tuple[Path, list[str]]]:
             yield entry, fields
 
 
+def started_by(owner: int) -> dict[int, str]:
+    """Live processes carrying the mark (OWNER_VARIABLE) of the Python process `owner`,
+    which every process it started through this module, and their children, inherit;
+    with their command lines."""
+    mark = f"{OWNER_VARIABLE}={owner}".encode()
+    found = {}
+    for entry, _ in live_processes():
+        try:
+            if mark in (entry / "environ").read_bytes().split(b"\0"):
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+    return found
+
+
 def kill_all(pids: Iterable[int]) -> None:
     """SIGKILL to each of `pids` that still exists."""
     for pid in pids:

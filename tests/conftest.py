@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from harness.processes import OWNER_VARIABLE
+from harness.processes import started_by
 from tests.mocks.harness import stack_file_config
 
 
@@ -31,19 +31,7 @@ def dev_config() -> dict[str, Any]:
 def _leftovers(known: set[int]) -> dict[int, str]:
     """Live processes started by this test process (harness.processes marks them, and
     their children inherit the mark) that were not there when the session began."""
-    mark = f"{OWNER_VARIABLE}={os.getpid()}".encode()
-    found = {}
-    for pid in processes_now() - known:
-        try:
-            if mark not in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
-                continue
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            found[pid] = cmdline.strip()
-    return found
+    return {pid: command.strip() for pid, command in started_by(os.getpid()).items() if pid not in known}
 
 
 def processes_now() -> set[int]:

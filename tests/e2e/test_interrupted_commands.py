@@ -14,26 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.processes import OWNER_VARIABLE, HarnessError, wait_for
-from tests.conftest import processes_now
+from harness.processes import HarnessError, started_by, wait_for
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 STARTED_TIMEOUT = 240.0
 STOP_TIMEOUT = 60.0
-
-
-def marked_by(pid: int) -> dict[int, str]:
-    """Live processes carrying harness.processes' mark of `pid`, with their command lines."""
-    mark = f"{OWNER_VARIABLE}={pid}".encode()
-    found = {}
-    for other in processes_now():
-        try:
-            if mark in Path(f"/proc/{other}/environ").read_bytes().split(b"\0"):
-                found[other] = Path(f"/proc/{other}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-    return found
 
 
 COMMANDS = {
@@ -73,7 +59,7 @@ def test_sigterm_stops_everything_the_command_started(command: str, tmp_path: Pa
     reader.start()
     try:
         wait_for(
-            lambda: sum(started_line in line for line in lines) >= 2 and bool(marked_by(process.pid)),
+            lambda: sum(started_line in line for line in lines) >= 2 and bool(started_by(process.pid)),
             STARTED_TIMEOUT,
             f"{command} to start its servers",
         )
@@ -82,12 +68,12 @@ def test_sigterm_stops_everything_the_command_started(command: str, tmp_path: Pa
         reader.join(timeout=10)
         assert status == 128 + signal.SIGTERM, "".join(lines[-5:])
         with contextlib.suppress(HarnessError):
-            wait_for(lambda: not marked_by(process.pid), 10, "what it started to stop")
-        assert not marked_by(process.pid), f"{command} left these running after SIGTERM"
+            wait_for(lambda: not started_by(process.pid), 10, "what it started to stop")
+        assert not started_by(process.pid), f"{command} left these running after SIGTERM"
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-        for leftover in marked_by(process.pid):
+        for leftover in started_by(process.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(leftover, signal.SIGKILL)
