@@ -1,5 +1,5 @@
 """Accounting for acknowledged commits after a fault: what a restore holds of what a writer
-(drill.workload.AckedWriter) was told was committed, the chain's state, the numbers."""
+(tests.support.workload.AckedWriter) was told was committed, the chain's state, the numbers."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sys
 
 from drill import postgres
 from drill.local_stack import LocalStack
-from drill.workload import TABLE, AckedWriter
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
+from tests.support.workload import TABLE, AckedWriter
 
 
 def restored_acked_ids(dsn: str, writer: AckedWriter) -> set[int]:

@@ -1,4 +1,4 @@
-"""What the least-privilege tests share: an S3 server enforcing IAM (drill.iam_sandbox)
+"""What the least-privilege tests share: an S3 server enforcing IAM (tests.support.iam_sandbox)
 whose users hold the policies the program renders for the three pgpitr identities.
 
 The fixtures are bound into each test module that uses them (`sandbox = iam.sandbox`),
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from drill.iam_sandbox import IamSandbox
+from tests.support.iam_sandbox import IamSandbox
 
 BUCKET = "pgpitr-least-privilege"
 OTHER_BUCKET = "someone-elses-bucket"

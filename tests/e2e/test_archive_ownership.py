@@ -12,12 +12,12 @@ import pytest
 from drill import environment, postgres
 from drill.local_stack import LocalStack
 from drill.state import free_port
-from drill.workload import AckedWriter
 from harness import processes
 from harness.processes import HarnessError
 from pgpitr_runtime import names
 from pgpitr_runtime.archive import Manifest
 from tests.e2e.accounting import chain_intact, counts, restored_acked_ids, wait_until_archived
+from tests.support.workload import AckedWriter
 
 pytestmark = pytest.mark.e2e
 

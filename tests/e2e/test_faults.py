@@ -11,12 +11,12 @@ import pytest
 from drill import postgres
 from drill.local_stack import LocalStack
 from drill.scenario import Workload
-from drill.workload import AckedWriter
 from harness import processes
 from harness.processes import HarnessError
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
 from tests.e2e.accounting import chain_intact, counts, restored_acked_ids, wait_until_archived
 from tests.e2e.storage import archive_key_prefix, objects_under
+from tests.support.workload import AckedWriter
 
 pytestmark = pytest.mark.e2e
 OUTAGE_SECONDS = 125

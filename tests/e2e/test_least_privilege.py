@@ -5,7 +5,7 @@ identity can do exactly what its job needs.
 moto does not evaluate the `s3:prefix` condition on ListBucket nor KMS permissions; the
 policy documents' conditions and KMS statements are asserted under mocks instead
 (tests/mocks/test_aws_stack.py, tests/mocks/test_verification.py). The sandbox corrects
-moto's DeleteObjects, which AWS authorizes key by key (see drill/iam_sandbox.py).
+moto's DeleteObjects, which AWS authorizes key by key (see tests/support/iam_sandbox.py).
 tests/e2e/test_walg_least_privilege.py runs WAL-G itself against the same sandbox.
 """
 
@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from drill.iam_sandbox import ADMIN, IamSandbox
 from tests.e2e import iam
 from tests.e2e.iam import BUCKET, OTHER_BUCKET, RESTORED, SOURCE
+from tests.support.iam_sandbox import ADMIN, IamSandbox
 
 pytestmark = pytest.mark.e2e
 SEGMENT = "wal_005/000000010000000000000001.lz4"

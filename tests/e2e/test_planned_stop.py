@@ -12,11 +12,11 @@ import pytest
 
 from drill import postgres
 from drill.local_stack import LocalStack
-from drill.workload import AckedWriter
 from harness.toolchain import Toolchain
 from pgpitr.container_env import STOP_GRACE_SECONDS
 from tests.e2e.accounting import counts, latest_holds_every_acknowledged
 from tests.e2e.stacks import changed_dev_stack
+from tests.support.workload import AckedWriter
 
 pytestmark = pytest.mark.e2e
 HOUR = 3600

@@ -13,10 +13,10 @@ import pytest
 
 from drill import postgres
 from drill.local_stack import LocalStack
-from drill.workload import AckedWriter
 from harness import processes
 from pgpitr.container_env import STOP_GRACE_SECONDS
 from tests.e2e.accounting import chain_intact, counts, latest_holds_every_acknowledged, wait_until_archived
+from tests.support.workload import AckedWriter
 
 pytestmark = pytest.mark.e2e
 OUTAGE_SECONDS = 125

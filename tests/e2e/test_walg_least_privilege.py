@@ -36,7 +36,6 @@ from typing import Any
 import pytest
 
 from drill import environment, postgres
-from drill.iam_sandbox import ADMIN, REGION, IamSandbox
 from drill.state import free_port
 from harness import processes
 from harness.toolchain import Toolchain
@@ -46,6 +45,7 @@ from pgpitr_runtime import names
 from pgpitr_runtime.wal_chain import parse_wal_verify
 from tests.e2e import iam
 from tests.e2e.iam import BUCKET, RESTORED, SOURCE, backup_key_arn
+from tests.support.iam_sandbox import ADMIN, REGION, IamSandbox
 
 pytestmark = pytest.mark.e2e
 

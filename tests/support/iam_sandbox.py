@@ -7,7 +7,7 @@ What moto does not check (seen with moto 5.2): the `s3:prefix` condition on List
 (listing another prefix is allowed), and KMS permissions behind SSE-KMS. Tests must not
 claim those; the policy documents themselves are checked for them under mocks.
 
-One thing moto gets wrong is corrected here (`python -m drill.iam_sandbox` runs moto's
+One thing moto gets wrong is corrected here (`python -m tests.support.iam_sandbox` runs moto's
 server with the fix): DeleteObjects, the batch delete WAL-G's `delete` uses. AWS checks
 s3:DeleteObject on each key and reports the refused ones in the response's Errors;
 moto checks it on the bucket ARN, so a policy granting s3:DeleteObject on a prefix (as
@@ -64,7 +64,7 @@ class IamSandbox:
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.pid = processes.start_background(
-            [sys.executable, "-m", "drill.iam_sandbox", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "tests.support.iam_sandbox", "-H", "127.0.0.1", "-p", str(self.port)],
             {
                 "PATH": "/usr/bin:/bin",
                 "HOME": str(self.directory),
