@@ -29,344 +29,39 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import shutil
-import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from cluster import oci_layout
-from cluster.config import IMAGE_REPOSITORY
-from harness import mounts
+from cluster.apt_sources import AptSource, apt_sources, debian_mirror, image_apt_sources, sources_list
+from cluster.chroot import chroot_argv, chroot_mounts, remove_tree, run_logged
+from cluster.image_contents import (
+    ARCHITECTURES,
+    BASE,
+    CACHE_DIR,
+    DEBOOTSTRAP_VARIANT,
+    IMAGE_NAME,
+    POSTGRES_PROGRAMS,
+    RESULT_FILE,
+    ROOTFS_SCRIPT,
+    ImageError,
+    LayerFile,
+    PgpitrLayer,
+    image_config,
+    layer_files,
+    pgpitr_layer,
+)
 from harness.build_cache import ensure_folder, exclusive
 from harness.debian import PackagesError, install_missing, missing_packages
-from harness.paths import REPOSITORY_ROOT, TOOLS_DIR
 from harness.progress import Progress as HarnessProgress
-from harness.toolchain import ToolchainError, build_walg, daemon_client_path
-from pgpitr.versions import DEFAULT_WALG_VERSION, POSTGRES_IMAGE_SUFFIX, WALG_RELEASES, WalgRelease, image_tag
+from harness.toolchain import ToolchainError, build_walg
+from pgpitr.versions import DEFAULT_WALG_VERSION, WALG_RELEASES, WalgRelease, image_tag
 from pgpitr_runtime import names
-
-CACHE_DIR: Final = TOOLS_DIR / "image"
-ROOTFS_SCRIPT: Final = Path(__file__).resolve().with_name("image-rootfs.sh")
-
-POSTGRES_MAJOR: Final = 15
-"""The PostgreSQL that Debian's release (POSTGRES_IMAGE_SUFFIX, bookworm) ships."""
-IMAGE_NAME: Final = IMAGE_REPOSITORY
-DEBOOTSTRAP_VARIANT: Final = "minbase"
-DEFAULT_PATH: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-"""PATH of Debian's container images, which the official postgres image extends."""
-POSTGRES_PORT: Final = 5432
-
-WALG_BUILD: Final = "wal-g build"
-"""The source of a copy that is the WAL-G binary built from source (the Dockerfile's
-walg stage; harness.toolchain.build_walg here)."""
-WALG_DAEMON_CLIENT_BUILD: Final = "wal-g daemon client build"
-"""The source of a copy that is WAL-G's daemon client, built beside the WAL-G binary."""
-BUILT_SOURCES: Final = frozenset({WALG_BUILD, WALG_DAEMON_CLIENT_BUILD})
-"""Sources of copies that are built, not taken from the repository."""
-IGNORED_NAMES: Final = frozenset({"__pycache__"})
-"""Left out of copied folders, as .dockerignore leaves them out of the build context."""
-
-RESULT_FILE: Final = "image.json"
-"""Written last in a finished image folder: what `python -m cluster.image` prints."""
-
-ARCHITECTURES: Final = {"amd64": "amd64", "arm64": "arm64"}
-"""Debian architecture to the OCI (Go) name, for the architectures this is known to build on."""
-
-
-class ImageError(RuntimeError):
-    """A step of the build failed; the message is one line saying which and why."""
-
-
-# --- What the image contains ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Copy:
-    """A Dockerfile COPY: `source` is a repository path (ending in "/": the folder's
-    content) or one of BUILT_SOURCES; `destination` an absolute path in the image ("/" at the end:
-    into that folder)."""
-
-    source: str
-    destination: str
-
-
-@dataclass(frozen=True)
-class PgpitrLayer:
-    """What docker/Dockerfile adds to the postgres base image, in Dockerfile terms; a test
-    compares it with the Dockerfile, so the published and the local image cannot drift."""
-
-    packages: tuple[str, ...]
-    """Debian packages installed on top of PostgreSQL."""
-    copies: tuple[Copy, ...]
-    env: tuple[tuple[str, str], ...]
-    user: str
-    entrypoint: tuple[str, ...]
-    cmd: tuple[str, ...]
-
-
-def pgpitr_layer(walg: WalgRelease) -> PgpitrLayer:
-    return PgpitrLayer(
-        packages=("ca-certificates", "python3", *walg.runtime_packages),
-        copies=(
-            Copy(WALG_BUILD, f"{names.IMAGE_BIN_DIR}/wal-g"),
-            Copy(WALG_DAEMON_CLIENT_BUILD, f"{names.IMAGE_BIN_DIR}/{names.WALG_DAEMON_CLIENT}"),
-            Copy("docker/bin/", f"{names.IMAGE_BIN_DIR}/"),
-            Copy("pgpitr_runtime/", f"{names.IMAGE_LIB_DIR}/pgpitr_runtime/"),
-        ),
-        env=((names.PGPITR_LIB, names.IMAGE_LIB_DIR),),
-        user=f"{names.POSTGRES_UID}:{names.POSTGRES_UID}",
-        entrypoint=(f"{names.IMAGE_BIN_DIR}/{names.ENTRYPOINT_SCRIPT}",),
-        cmd=("postgres",),
-    )
-
-
-@dataclass(frozen=True)
-class BaseImage:
-    """What the official postgres image (Debian variant) provides that pgpitr's layer and
-    its scripts rely on, made here from Debian's packages by cluster/image-rootfs.sh."""
-
-    suite: str
-    postgres_major: int
-    uid: int
-    """uid and gid of the postgres user."""
-    locale: str
-    """Generated in the image (/etc/locale.gen's spelling)."""
-    lang: str
-    data_dir: str
-    """PGDATA's default and the image's volume; writable by any user, as there."""
-    socket_dir: str
-
-    @property
-    def bin_dir(self) -> str:
-        return f"/usr/lib/postgresql/{self.postgres_major}/bin"
-
-    @property
-    def env(self) -> tuple[tuple[str, str], ...]:
-        return (
-            ("PATH", f"{DEFAULT_PATH}:{self.bin_dir}"),
-            ("LANG", self.lang),
-            ("PG_MAJOR", str(self.postgres_major)),
-            ("PGDATA", self.data_dir),
-        )
-
-
-BASE: Final = BaseImage(
-    suite=POSTGRES_IMAGE_SUFFIX,
-    postgres_major=POSTGRES_MAJOR,
-    uid=names.POSTGRES_UID,
-    locale="en_US.UTF-8",
-    lang="en_US.utf8",
-    data_dir=names.IMAGE_DATA_MOUNT,
-    socket_dir=names.IMAGE_SOCKET_DIR,
-)
-POSTGRES_PROGRAMS: Final = ("postgres", "initdb", "pg_ctl", "pg_isready", "psql")
-"""Found through PATH in the official image; pgpitr's scripts call them by name."""
-
-
-def image_config(base: BaseImage, layer: PgpitrLayer, architecture: str) -> dict[str, Any]:
-    """The image's OCI configuration without its layers: the official image's settings
-    (PATH, LANG, PGDATA, port, volume, stop signal) and pgpitr's layer's."""
-    env = dict(base.env) | dict(layer.env)
-    return {
-        "architecture": architecture,
-        "os": "linux",
-        "config": {
-            "User": layer.user,
-            "Env": [f"{key}={value}" for key, value in env.items()],
-            "Entrypoint": list(layer.entrypoint),
-            "Cmd": list(layer.cmd),
-            "ExposedPorts": {f"{POSTGRES_PORT}/tcp": {}},
-            "Volumes": {base.data_dir: {}},
-            "StopSignal": "SIGINT",
-        },
-    }
-
-
-@dataclass(frozen=True)
-class LayerFile:
-    """A file pgpitr's layer adds: from `source` on this machine to `destination` in the
-    image, owned by root with `mode`, as a Dockerfile COPY makes it."""
-
-    source: Path
-    destination: str
-    mode: int
-
-
-def layer_files(layer: PgpitrLayer, walg_binary: Path, root: Path = REPOSITORY_ROOT) -> list[LayerFile]:
-    files = []
-    for copy in layer.copies:
-        if copy.source == WALG_BUILD:
-            sources = [(walg_binary, copy.destination)]
-        elif copy.source == WALG_DAEMON_CLIENT_BUILD:
-            sources = [(daemon_client_path(walg_binary), copy.destination)]
-        elif copy.source.endswith("/"):
-            folder = root / copy.source
-            sources = [
-                (path, copy.destination + path.relative_to(folder).as_posix())
-                for path in sorted(folder.rglob("*"))
-                if path.is_file() and not IGNORED_NAMES & set(path.relative_to(folder).parts)
-            ]
-        else:
-            path = root / copy.source
-            target = copy.destination + path.name if copy.destination.endswith("/") else copy.destination
-            sources = [(path, target)]
-        for source, destination in sources:
-            if not source.is_file():
-                raise ImageError(f"{source} does not exist; the image's layer needs it")
-            files.append(LayerFile(source, destination, stat.S_IMODE(source.stat().st_mode)))
-    return files
-
-
-# --- Where the packages come from -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AptSource:
-    uri: str
-    suite: str
-    components: tuple[str, ...]
-
-
-def apt_sources(etc_apt: Path = Path("/etc/apt")) -> list[AptSource]:
-    """The binary package sources apt uses: sources.list and sources.list.d/*.list (one
-    line each), sources.list.d/*.sources (deb822); other files there apt ignores too."""
-    found: list[AptSource] = []
-    one_line = [etc_apt / "sources.list", *sorted((etc_apt / "sources.list.d").glob("*.list"))]
-    for path in one_line:
-        if path.is_file():
-            found += _one_line_sources(path.read_text())
-    for path in sorted((etc_apt / "sources.list.d").glob("*.sources")):
-        found += _deb822_sources(path.read_text())
-    return found
-
-
-def _one_line_sources(text: str) -> list[AptSource]:
-    found = []
-    for line in text.splitlines():
-        fields = re.sub(r"\[[^\]]*\]", " ", line.split("#", 1)[0]).split()
-        if len(fields) >= 3 and fields[0] == "deb":
-            found.append(AptSource(fields[1].rstrip("/"), fields[2], tuple(fields[3:])))
-    return found
-
-
-def _deb822_sources(text: str) -> list[AptSource]:
-    found = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        fields: dict[str, str] = {}
-        key = ""
-        for line in paragraph.splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            if line[0].isspace() and key:
-                fields[key] += " " + line.strip()
-            elif ":" in line:
-                key, value = line.split(":", 1)
-                key = key.strip().lower()
-                fields[key] = value.strip()
-        if "deb" not in fields.get("types", "").split() or fields.get("enabled", "yes").lower() == "no":
-            continue
-        components = tuple(fields.get("components", "").split())
-        for uri in fields.get("uris", "").split():
-            for suite in fields.get("suites", "").split():
-                found.append(AptSource(uri.rstrip("/"), suite, components))
-    return found
-
-
-def debian_mirror(sources: Sequence[AptSource], suite: str) -> str:
-    """The mirror apt installs `suite` from, for debootstrap."""
-    for source in sources:
-        if source.suite == suite and "main" in source.components:
-            return source.uri
-    raise ImageError(f"apt has no source for Debian {suite} main; add one to /etc/apt/sources.list.d/")
-
-
-def image_apt_sources(sources: Sequence[AptSource], suite: str) -> list[AptSource]:
-    """The image's apt sources: the release, its updates and security suites from the
-    mirrors apt uses here (a Debian container image has these three), main only."""
-    wanted = (suite, f"{suite}-updates", f"{suite}-security")
-    chosen: dict[str, AptSource] = {}
-    for source in sources:
-        if source.suite in wanted and "main" in source.components and source.suite not in chosen:
-            chosen[source.suite] = AptSource(source.uri, source.suite, ("main",))
-    return [chosen[name] for name in wanted if name in chosen]
-
-
-def sources_list(sources: Sequence[AptSource]) -> str:
-    return "".join(f"deb {s.uri} {s.suite} {' '.join(s.components)}\n" for s in sources)
-
-
-# --- Mounts and commands inside a root file system ----------------------------------------
-
-
-def unmount_below(root: Path) -> None:
-    """Unmounts everything at or under `root`, deepest first; fails if anything stays."""
-    left = mounts.unmount_under([root])
-    if left:
-        raise ImageError(f"could not unmount {', '.join(left)}; unmount them by hand")
-
-
-def remove_tree(path: Path) -> None:
-    """Removes a root file system being built, after making sure nothing is mounted in it."""
-    if path.exists():
-        unmount_below(path)
-        shutil.rmtree(path)
-
-
-DEVICES: Final = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0))
-"""The character devices a container runtime gives every container."""
-
-
-@contextlib.contextmanager
-def chroot_mounts(root: Path, devices: bool = False) -> Iterator[None]:
-    """/proc mounted in `root` while the block runs, and with `devices` a fresh /dev (a
-    tmpfs with the usual devices and /dev/shm, as a container gets) instead of the root
-    file system's own. Everything is unmounted afterwards, whatever happens."""
-    try:
-        _mount(["-t", "proc", "proc"], root / "proc")
-        if devices:
-            dev = root / "dev"
-            _mount(["-t", "tmpfs", "-o", "mode=0755,nosuid", "tmpfs"], dev)
-            for name, major, minor in DEVICES:
-                os.mknod(dev / name, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
-                (dev / name).chmod(0o666)
-            (dev / "shm").mkdir()
-            _mount(["-t", "tmpfs", "-o", "mode=1777,nosuid,nodev", "shm"], dev / "shm")
-        yield
-    finally:
-        unmount_below(root)
-
-
-def _mount(arguments: Sequence[str], point: Path) -> None:
-    point.mkdir(exist_ok=True)
-    result = subprocess.run(["mount", *arguments, str(point)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ImageError(f"mount {' '.join(arguments)} {point} failed: {result.stderr.strip()}")
-
-
-def chroot_argv(root: Path, argv: Sequence[str], env: Mapping[str, str], user: str | None = None) -> list[str]:
-    """`argv` run in `root` with exactly `env` (nothing of this process's environment),
-    as `user` ("uid:gid") when given."""
-    userspec = [f"--userspec={user}"] if user else []
-    return ["chroot", *userspec, str(root), "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv]
-
-
-def run_logged(argv: Sequence[str], log: Path, what: str, env: Mapping[str, str] | None = None) -> None:
-    """Runs `argv` with its output in `log`; a failure names `what` and the log's last line."""
-    with log.open("a") as log_file:
-        log_file.write(f"$ {' '.join(argv)}\n")
-        log_file.flush()
-        returncode = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=env
-        ).returncode
-    if returncode != 0:
-        lines = [line.strip() for line in log.read_text().splitlines() if line.strip()]
-        raise ImageError(f"{what} failed: {(lines or ['no output'])[-1]} (full log: {log})")
-
 
 # --- The steps ----------------------------------------------------------------------------
 

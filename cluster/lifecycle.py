@@ -301,10 +301,11 @@ class Cluster:
             self.step("pgpitr's image skipped (--without-image)")
             return
         from cluster import image as pgpitr_image
+        from cluster.image_contents import ImageError
 
         try:
             built = pgpitr_image.build()
-        except pgpitr_image.ImageError as error:
+        except ImageError as error:
             raise ClusterError(f"pgpitr's image: {error}") from None
         archive = runtime.ImageArchive(built.name, built.ref.rsplit("@", 1)[1], built.archive)
         self.state.image_ref = archive.ref

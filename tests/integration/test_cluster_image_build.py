@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cluster import image
+from cluster import chroot, image
+from cluster import image_contents as contents
 from harness.mounts import mounts_under
 from harness.toolchain import walg_binary_path
 from pgpitr.versions import DEFAULT_WALG_VERSION, WALG_RELEASES
@@ -33,7 +34,7 @@ def require_root() -> None:
 
 def test_mounts_are_undone_when_the_block_fails(tmp_path: Path) -> None:
     require_root()
-    with pytest.raises(RuntimeError, match="inside"), image.chroot_mounts(tmp_path, devices=True):
+    with pytest.raises(RuntimeError, match="inside"), chroot.chroot_mounts(tmp_path, devices=True):
         assert set(mounts_under([tmp_path])) == {
             str(tmp_path / "proc"),
             str(tmp_path / "dev"),
@@ -52,10 +53,10 @@ def built() -> image.BuiltImage:
     require_root()
     try:
         result = image.build()
-    except image.ImageError as error:
+    except contents.ImageError as error:
         pytest.fail(f"building the image failed: {error}", pytrace=False)
     finally:
-        assert mounts_under([image.CACHE_DIR]) == []
+        assert mounts_under([contents.CACHE_DIR]) == []
     return result
 
 
@@ -83,11 +84,11 @@ def _sha(data: bytes) -> str:
 
 def test_the_built_image_is_named_by_its_manifest(built: image.BuiltImage) -> None:
     found = check_layout(built.layout)
-    assert built.ref == f"{image.IMAGE_NAME}@{found['entry']['digest']}"
+    assert built.ref == f"{contents.IMAGE_NAME}@{found['entry']['digest']}"
     assert built.name == found["entry"]["annotations"]["io.containerd.image.name"]
     assert built.name == f"localhost/pgpitr/postgres:pg15-walg-{RELEASE.tag}"
     assert found["config"] == {
-        **image.image_config(image.BASE, image.pgpitr_layer(RELEASE), found["config"]["architecture"]),
+        **contents.image_config(contents.BASE, contents.pgpitr_layer(RELEASE), found["config"]["architecture"]),
         "rootfs": found["config"]["rootfs"],
     }
     assert built.size_bytes == built.archive.stat().st_size
@@ -98,7 +99,7 @@ def test_the_built_image_is_named_by_its_manifest(built: image.BuiltImage) -> No
 def test_the_real_layer_has_pgpitrs_files_as_copy_makes_them(
     built: image.BuiltImage, layer_members: dict[str, tuple[tarfile.TarInfo, str | None]]
 ) -> None:
-    files = image.layer_files(image.pgpitr_layer(RELEASE), walg_binary_path(RELEASE))
+    files = contents.layer_files(contents.pgpitr_layer(RELEASE), walg_binary_path(RELEASE))
     assert {f.destination for f in files} >= {
         "/usr/local/bin/wal-g",
         "/usr/local/bin/pgpitr-entrypoint",
@@ -113,7 +114,7 @@ def test_the_real_layer_has_pgpitrs_files_as_copy_makes_them(
 
 
 def test_the_real_layer_has_postgres_for_uid_999(layer_members: dict[str, tuple[tarfile.TarInfo, str | None]]) -> None:
-    for program in image.POSTGRES_PROGRAMS:
+    for program in contents.POSTGRES_PROGRAMS:
         member, _ = layer_members[f"./usr/lib/postgresql/15/bin/{program}"]
         assert member.isfile() and member.mode & 0o111, program
     passwd = layer_members["./etc/passwd"][1] or ""
@@ -138,7 +139,7 @@ def extracted(built: image.BuiltImage, tmp_path: Path) -> Iterator[Path]:
     try:
         yield rootfs
     finally:
-        image.remove_tree(rootfs)
+        chroot.remove_tree(rootfs)
         assert mounts_under([tmp_path]) == []
 
 
@@ -157,9 +158,9 @@ def test_the_real_image_starts_postgres_through_its_entrypoint(built: image.Buil
         names.PGPITR_MONITOR_PASSWORD: "monitor-test",
     }
     argv = [*config["Entrypoint"], *config["Cmd"], "-c", "listen_addresses="]
-    with image.chroot_mounts(extracted, devices=True):
+    with chroot.chroot_mounts(extracted, devices=True):
         server = subprocess.Popen(
-            image.chroot_argv(extracted, argv, env, user=config["User"]),
+            chroot.chroot_argv(extracted, argv, env, user=config["User"]),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -171,7 +172,7 @@ def test_the_real_image_starts_postgres_through_its_entrypoint(built: image.Buil
             deadline = time.monotonic() + 120
             while True:
                 ready = subprocess.run(
-                    image.chroot_argv(extracted, ["pg_isready", "-q"], env, user=config["User"]), check=False
+                    chroot.chroot_argv(extracted, ["pg_isready", "-q"], env, user=config["User"]), check=False
                 )
                 if ready.returncode == 0:
                     break
@@ -181,7 +182,7 @@ def test_the_real_image_starts_postgres_through_its_entrypoint(built: image.Buil
             results = {}
             for sql in (query, "SHOW server_encoding", "SHOW lc_collate", "SHOW listen_addresses"):
                 result = subprocess.run(
-                    image.chroot_argv(extracted, [*psql, sql], env, user=config["User"]),
+                    chroot.chroot_argv(extracted, [*psql, sql], env, user=config["User"]),
                     capture_output=True,
                     text=True,
                 )
@@ -189,7 +190,7 @@ def test_the_real_image_starts_postgres_through_its_entrypoint(built: image.Buil
                 results[sql] = result.stdout.strip()
             assert results[query] == f"{names.BACKUP_ROLE},{names.MONITOR_ROLE}"
             assert results["SHOW server_encoding"] == "UTF8"
-            assert results["SHOW lc_collate"] == image.BASE.lang
+            assert results["SHOW lc_collate"] == contents.BASE.lang
             assert results["SHOW listen_addresses"] == ""
             conf = (extracted / names.IMAGE_PGDATA.lstrip("/") / "postgresql.conf").read_text()
             assert "listen_addresses = '*'" in conf, "initdb did not use the official image's sample"
@@ -212,10 +213,10 @@ def test_the_same_content_makes_the_same_image(built: image.BuiltImage, tmp_path
     plan = image.make_plan(walg_binary_path(RELEASE), RELEASE)
     image.build_image(plan, RELEASE, tmp_path / "again", tmp_path / "again")
     try:
-        again = json.loads((tmp_path / "again" / image.RESULT_FILE).read_text())
+        again = json.loads((tmp_path / "again" / contents.RESULT_FILE).read_text())
         assert again["ref"] == built.ref
     finally:
-        image.remove_tree(tmp_path / "again")
+        chroot.remove_tree(tmp_path / "again")
 
 
 def test_a_second_build_is_cached(built: image.BuiltImage) -> None:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from cluster import apt_sources as apt
 from cluster import image, oci_layout
+from cluster import image_contents as contents
 from components.image import image_build_args
 from pgpitr.versions import DEFAULT_WALG_VERSION, WALG_RELEASES
 from pgpitr_runtime import names
@@ -28,7 +30,7 @@ DOCKERFILE = ROOT / "docker" / "Dockerfile"
 def dockerfile_stages() -> list[list[tuple[str, str]]]:
     """docker/Dockerfile as stages of (INSTRUCTION, arguments), continuation lines joined,
     comments dropped, every ${ARG} replaced by the value components.image passes."""
-    build_args = image_build_args(image.POSTGRES_MAJOR, RELEASE)
+    build_args = image_build_args(contents.POSTGRES_MAJOR, RELEASE)
     text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
     stages: list[list[tuple[str, str]]] = [[]]
     for line in text.splitlines():
@@ -42,7 +44,7 @@ def dockerfile_stages() -> list[list[tuple[str, str]]]:
     return stages
 
 
-def dockerfile_layer() -> tuple[str, image.PgpitrLayer]:
+def dockerfile_layer() -> tuple[str, contents.PgpitrLayer]:
     """The final stage's base image and what it adds, in the description's terms. An
     instruction this does not know fails the test: cluster/image.py must learn it too."""
     stage = dockerfile_stages()[-1]
@@ -69,14 +71,14 @@ def dockerfile_layer() -> tuple[str, image.PgpitrLayer]:
             words = arguments.split()
             if words[0] == "--from=walg":
                 built = {
-                    "/out/wal-g": image.WALG_BUILD,
-                    f"/out/{names.WALG_DAEMON_CLIENT}": image.WALG_DAEMON_CLIENT_BUILD,
+                    "/out/wal-g": contents.WALG_BUILD,
+                    f"/out/{names.WALG_DAEMON_CLIENT}": contents.WALG_DAEMON_CLIENT_BUILD,
                 }
                 assert words[1] in built, "the walg stage's output moved"
-                copies.append(image.Copy(built[words[1]], words[2]))
+                copies.append(contents.Copy(built[words[1]], words[2]))
             else:
                 assert len(words) == 2, f"COPY {arguments}"
-                copies.append(image.Copy(*words))
+                copies.append(contents.Copy(*words))
         elif instruction == "ENV":
             key, value = arguments.split("=", 1)
             env.append((key, value))
@@ -88,18 +90,18 @@ def dockerfile_layer() -> tuple[str, image.PgpitrLayer]:
             cmd = tuple(json.loads(arguments))
         else:
             pytest.fail(f"docker/Dockerfile has `{instruction} {arguments}`, which cluster/image.py does not make")
-    return base, image.PgpitrLayer(packages, tuple(copies), tuple(env), user, entrypoint, cmd)
+    return base, contents.PgpitrLayer(packages, tuple(copies), tuple(env), user, entrypoint, cmd)
 
 
 def test_the_description_is_what_docker_dockerfile_adds() -> None:
     _, layer = dockerfile_layer()
-    assert layer == image.pgpitr_layer(RELEASE)
+    assert layer == contents.pgpitr_layer(RELEASE)
 
 
 def test_the_base_is_the_release_and_major_the_published_image_uses() -> None:
     base, _ = dockerfile_layer()
-    assert base == f"postgres:{image.BASE.postgres_major}-{image.BASE.suite}"
-    assert image.BASE.uid == names.POSTGRES_UID == 999
+    assert base == f"postgres:{contents.BASE.postgres_major}-{contents.BASE.suite}"
+    assert contents.BASE.uid == names.POSTGRES_UID == 999
 
 
 def test_the_walg_stage_builds_what_is_copied() -> None:
@@ -112,11 +114,11 @@ def test_copied_folders_leave_out_what_dockerignore_leaves_out(tmp_path: Path) -
     lines = (ROOT / ".dockerignore").read_text().splitlines()
     ignore = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     assert ignore[0] == "*"
-    for copy in image.pgpitr_layer(RELEASE).copies:
-        if copy.source not in image.BUILT_SOURCES:
+    for copy in contents.pgpitr_layer(RELEASE).copies:
+        if copy.source not in contents.BUILT_SOURCES:
             kept = [entry[1:] for entry in ignore if entry.startswith("!")]
             assert any(copy.source.startswith(folder) for folder in kept), f".dockerignore leaves out {copy.source}"
-    assert {f"**/{name}" for name in image.IGNORED_NAMES} <= set(ignore)
+    assert {f"**/{name}" for name in contents.IGNORED_NAMES} <= set(ignore)
 
     (tmp_path / "docker" / "bin").mkdir(parents=True)
     (tmp_path / "docker" / "bin" / "tool").write_text("#!/bin/sh\n")
@@ -128,7 +130,7 @@ def test_copied_folders_leave_out_what_dockerignore_leaves_out(tmp_path: Path) -
     for program in (walg, tmp_path / names.WALG_DAEMON_CLIENT):
         program.write_bytes(b"\x7fELF")
         program.chmod(0o755)
-    files = image.layer_files(image.pgpitr_layer(RELEASE), walg, root=tmp_path)
+    files = contents.layer_files(contents.pgpitr_layer(RELEASE), walg, root=tmp_path)
     assert {(f.destination, f.mode) for f in files} == {
         ("/usr/local/bin/wal-g", 0o755),
         (f"/usr/local/bin/{names.WALG_DAEMON_CLIENT}", 0o755),
@@ -138,7 +140,7 @@ def test_copied_folders_leave_out_what_dockerignore_leaves_out(tmp_path: Path) -
 
 
 def test_the_image_runs_the_entrypoint_as_999_with_postgres_on_path() -> None:
-    config = image.image_config(image.BASE, image.pgpitr_layer(RELEASE), "amd64")["config"]
+    config = contents.image_config(contents.BASE, contents.pgpitr_layer(RELEASE), "amd64")["config"]
     assert config["Entrypoint"] == [f"{names.IMAGE_BIN_DIR}/{names.ENTRYPOINT_SCRIPT}"]
     assert config["Cmd"] == ["postgres"]
     assert config["User"] == "999:999"
@@ -168,15 +170,15 @@ def test_the_mirror_is_the_one_apt_uses(tmp_path: Path) -> None:
         "Types: deb\nEnabled: no\nURIs: http://disabled.example/debian\nSuites: bookworm\nComponents: main\n"
     )
     (tmp_path / "sources.list.d" / "other.list.disabled-by-farm").write_text("deb http://no.example/ x main\n")
-    sources = image.apt_sources(tmp_path)
-    assert image.debian_mirror(sources, "bookworm") == "http://mirror.example/debian"
-    assert image.sources_list(image.image_apt_sources(sources, "bookworm")) == (
+    sources = apt.apt_sources(tmp_path)
+    assert apt.debian_mirror(sources, "bookworm") == "http://mirror.example/debian"
+    assert apt.sources_list(apt.image_apt_sources(sources, "bookworm")) == (
         "deb http://mirror.example/debian bookworm main\n"
         "deb http://mirror.example/debian bookworm-updates main\n"
         "deb http://mirror.example/debian-security bookworm-security main\n"
     )
-    with pytest.raises(image.ImageError, match="no source for Debian trixie"):
-        image.debian_mirror(sources, "trixie")
+    with pytest.raises(contents.ImageError, match="no source for Debian trixie"):
+        apt.debian_mirror(sources, "trixie")
 
 
 # --- The OCI layout -----------------------------------------------------------------------
