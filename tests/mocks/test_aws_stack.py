@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from policy.pgpitr_policies import wildcard_findings
+from policy.iam import wildcard_findings
 from tests.mocks.harness import Recorded, run_program
 
 S3 = "aws:s3/"
