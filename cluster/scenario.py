@@ -26,6 +26,7 @@ The last line on stdout is one JSON object (README "A local Kubernetes").
 from __future__ import annotations
 
 import datetime
+import json
 import shutil
 import time
 import urllib.request
@@ -47,6 +48,7 @@ from pgpitr import kubernetes_names as kn
 from pgpitr.monitoring.rule_metrics import exporter_metric_names
 from pgpitr.settings.restore import RestoreSettings
 from pgpitr.settings.stack import PRIMARY_NAME
+from pgpitr_runtime.archive import LOCATIONS_SUFFIX, MANIFEST_OBJECT
 
 STACK: Final = "local"
 STACK_FILE: Final = REPOSITORY_ROOT / f"Pulumi.{STACK}.yaml"
@@ -140,6 +142,20 @@ class Scenario:
         if not listed.get("KeyCount"):
             raise ClusterError(f"no WAL under s3://{BUCKET}/{prefix} although PostgreSQL reports it archived")
         self.step(f"WAL arriving in the S3 server ({listed['KeyCount']} objects under {prefix})")
+        self.locations_output_matches_the_manifest(s3.client(credentials))
+
+    def locations_output_matches_the_manifest(self, client: Any) -> None:
+        """`archiveLocations` names the location the primary settled in its manifest."""
+        output = json.loads(self.tools.pulumi_stack("output", "archiveLocations", "--json"))
+        key = f"{STACK}/{PRIMARY_NAME}{LOCATIONS_SUFFIX}/{MANIFEST_OBJECT}"
+        manifest = json.loads(client.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+        written = [(location["number"], location["prefix"]) for location in manifest["locations"]]
+        named = [
+            (location["number"], location["prefix"]) for location in [*reversed(output["earlier"]), output["current"]]
+        ]
+        if written != named or output["manifest"] != f"s3://{BUCKET}/{key}":
+            raise ClusterError(f"the archiveLocations output names {named}, the manifest {written}")
+        self.step(f"archiveLocations output: {named}, as the manifest")
 
     def archived_up_to(self, lsn: str) -> None:
         """Waits until the segment holding `lsn` - 1 (what pg_switch_wal returns) is archived."""

@@ -20,6 +20,7 @@ from components.verification import Verification
 from pgpitr import kubernetes_names as kn
 from pgpitr.container_env import restore_settings_environment, restore_target_summary, restored_archive_path
 from pgpitr.deployed import guards
+from pgpitr.deployed.locations import locations_output
 from pgpitr.deployed.record import OUTPUT_NAME, DeployedSettings
 from pgpitr.iam_policies import Access, PrefixGrant
 from pgpitr.monitoring.alert_rules import rule_groups
@@ -47,6 +48,7 @@ class StackOutputs:
     restored_host: pulumi.Output[str] | None
     restored_walg_s3_prefix: pulumi.Output[str] | None
     deployed_settings: dict[str, Any]
+    archive_locations: pulumi.Output[dict[str, Any]]
 
     def export(self) -> None:
         pulumi.export("bucketName", self.bucket_name)
@@ -59,6 +61,7 @@ class StackOutputs:
         pulumi.export("restoredHost", self.restored_host)
         pulumi.export("restoredWalgS3Prefix", self.restored_walg_s3_prefix)
         pulumi.export(OUTPUT_NAME, self.deployed_settings)
+        pulumi.export("archiveLocations", self.archive_locations)
 
 
 def archive_prefix(instance: str) -> str:
@@ -84,8 +87,8 @@ def restored_grants(source_prefix: str, own_prefix: str, archive: bool) -> list[
 def refuse_unsafe_changes(settings: StackSettings) -> DeployedSettings:
     """Stops the program, before it declares anything, when `settings` would strand or
     lose the archive of the stack as it was last deployed."""
-    deployed = DeployedSettings.of(settings)
     previous = DeployedSettings.from_output(previous_outputs().get(OUTPUT_NAME))
+    deployed = DeployedSettings.of(settings, previous)
     refused = guards.refusals(previous, deployed, pulumi.get_stack())
     if refused:
         raise pulumi.RunError("; ".join(refused))
@@ -229,4 +232,7 @@ def build(settings: StackSettings) -> StackOutputs:
         restored_host=restored_host,
         restored_walg_s3_prefix=pulumi.Output.from_input(restored_prefix_output) if restored_prefix_output else None,
         deployed_settings=deployed.output(),
+        archive_locations=pulumi.Output.from_input(primary_access.archive).apply(
+            lambda prefix: locations_output(prefix, deployed.locations)
+        ),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pgpitr.deployed.locations import LocationSettings, opened_locations
 from pgpitr.settings.bucket import AwsBucketSettings
 from pgpitr.settings.stack import StackSettings
 
@@ -25,22 +26,33 @@ class DeployedSettings:
     """The Secret the archive's current key comes from (None: no encryption)."""
     retired_secrets: tuple[str, ...] = ()
     """backup.retiredEncryptionSecrets."""
+    locations: tuple[LocationSettings, ...] = ()
+    """The settings of each location of the primary's archive, first to current
+    (pgpitr.deployed.locations)."""
     format: int = FORMAT
 
     @staticmethod
-    def of(settings: StackSettings) -> DeployedSettings:
+    def of(settings: StackSettings, previous: DeployedSettings | None = None) -> DeployedSettings:
+        """The record of a deployment of `settings` over `previous` (None: a new stack)."""
         bucket = settings.bucket
+        backup = settings.backup
+        current = LocationSettings(backup.encryption.method if backup.encryption else None, backup.encryption_secret)
         return DeployedSettings(
             namespace=settings.namespace,
             bucket_provider=bucket.provider,
             bucket_name=bucket.name,
             object_lock=isinstance(bucket, AwsBucketSettings) and bucket.object_lock is not None,
-            encryption_secret=settings.backup.encryption_secret,
-            retired_secrets=tuple(settings.backup.retired_encryption_secrets),
+            encryption_secret=backup.encryption_secret,
+            retired_secrets=tuple(backup.retired_encryption_secrets),
+            locations=opened_locations(previous.locations if previous else (), current),
         )
 
     def output(self) -> dict[str, Any]:
-        return {**asdict(self), "retired_secrets": list(self.retired_secrets)}
+        return {
+            **asdict(self),
+            "retired_secrets": list(self.retired_secrets),
+            "locations": [location.output() for location in self.locations],
+        }
 
     @staticmethod
     def from_output(value: Any) -> DeployedSettings | None:
@@ -59,6 +71,7 @@ class DeployedSettings:
                 object_lock=bool(value.get("object_lock", False)),
                 encryption_secret=None if secret is None else str(secret),
                 retired_secrets=tuple(str(name) for name in value.get("retired_secrets") or ()),
+                locations=tuple(LocationSettings.from_output(raw) for raw in value.get("locations") or ()),
             )
-        except KeyError:
+        except (KeyError, ValueError):
             return None

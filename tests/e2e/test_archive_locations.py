@@ -20,8 +20,10 @@ from drill.local_stack import LocalStack
 from drill.scenario import Workload, restored_ids
 from harness import processes
 from harness.toolchain import Toolchain
+from pgpitr.deployed.locations import locations_output
+from pgpitr.deployed.record import DeployedSettings
 from pgpitr_runtime import names
-from pgpitr_runtime.archive import Manifest
+from pgpitr_runtime.archive import Location, Manifest, describe_encryption
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
 from tests.e2e.stacks import ROOT, changed_dev_stack
 from tests.e2e.storage import objects_under
@@ -48,7 +50,8 @@ def now(work: Workload) -> str:
     return work.scalar("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
 
 
-def redeploy(stack: LocalStack, backup: dict[str, Any]) -> None:
+def redeploy(stack: LocalStack, backup: dict[str, Any], record: DeployedSettings) -> DeployedSettings:
+    """Deploys `backup` over the stack; the program's record of the deployment after it."""
     document_path = Path(stack.state.stack)
     document = yaml.safe_load(document_path.read_text())
     document["config"]["pgpitr:backup"] = (
@@ -56,6 +59,16 @@ def redeploy(stack: LocalStack, backup: dict[str, Any]) -> None:
     )
     document_path.write_text(yaml.safe_dump(document))
     stack.redeploy(str(document_path))
+    return DeployedSettings.of(stack.settings, record)
+
+
+def described(location: Location) -> dict[str, Any]:
+    """A location as the `archiveLocations` output describes it."""
+    return {
+        "number": location.number,
+        "prefix": location.prefix,
+        "encryption": describe_encryption(location.encryption),
+    }
 
 
 def plain_lz4_objects(stack: LocalStack, prefix: str) -> list[str]:
@@ -76,6 +89,7 @@ def test_encryption_on_then_a_new_key_open_new_locations_and_every_target_restor
     work = Workload(stack)
     work.create_table()
     targets: list[tuple[str, str, int]] = []
+    record = DeployedSettings.of(stack.settings)
 
     def target(label: str, phase: int) -> None:
         targets.append((label, now(work), phase))
@@ -87,7 +101,7 @@ def test_encryption_on_then_a_new_key_open_new_locations_and_every_target_restor
     work.write_phase(3)
 
     # Encryption on: a new location; the minutes before its first backup are a target too.
-    redeploy(stack, {"encryption": {"method": "libsodium", "existingSecret": FIRST_KEY}})
+    record = redeploy(stack, {"encryption": {"method": "libsodium", "existingSecret": FIRST_KEY}}, record)
     work.write_phase(4)
     target("encrypted, before the new location's first backup", 4)
     work.write_phase(5)
@@ -100,12 +114,13 @@ def test_encryption_on_then_a_new_key_open_new_locations_and_every_target_restor
     work.write_phase(7)
 
     # A new key, in a new Secret; the first stays readable as a retired key.
-    redeploy(
+    record = redeploy(
         stack,
         {
             "encryption": {"method": "libsodium", "existingSecret": SECOND_KEY},
             "retiredEncryptionSecrets": [FIRST_KEY],
         },
+        record,
     )
     work.write_phase(8)
     target("new key, before its location's first backup", 8)
@@ -123,6 +138,10 @@ def test_encryption_on_then_a_new_key_open_new_locations_and_every_target_restor
         (2, FIRST_KEY),
         (3, SECOND_KEY),
     ]
+    # The stack's outputs name the locations the primary really opened.
+    output = locations_output(stack.walg_prefix(), record.locations)
+    assert [*reversed(output["earlier"]), output["current"]] == [described(location) for location in locations]
+    assert output["manifest"] == f"{stack.walg_prefix()}.locations/manifest.json"
     assert plain_lz4_objects(stack, locations[0].prefix), "the first location stays as it was written"
     for location in locations[1:]:
         assert not plain_lz4_objects(stack, location.prefix), f"{location.describe()} holds plain WAL"

@@ -9,6 +9,7 @@ import pulumi
 import pytest
 
 from pgpitr.deployed.guards import refusals
+from pgpitr.deployed.locations import LocationSettings, opened_locations
 from pgpitr.deployed.record import OUTPUT_NAME, DeployedSettings
 from pgpitr.settings import parse_settings
 from tests.mocks import harness
@@ -126,3 +127,54 @@ def test_a_key_the_archive_needs_must_stay_readable(dev_config: dict[str, Any]) 
 def test_turning_encryption_on_needs_nothing_retired(dev_config: dict[str, Any]) -> None:
     encrypted = {**dev_config, "pgpitr:backup": {**dev_config["pgpitr:backup"], "encryption": {"method": "libsodium"}}}
     assert redeploy(dev_config, encrypted) is None
+
+
+def with_encryption(config: dict[str, Any], **encryption: Any) -> dict[str, Any]:
+    backup = {**config["pgpitr:backup"], "encryption": encryption} if encryption else config["pgpitr:backup"]
+    return {**config, "pgpitr:backup": backup}
+
+
+def deploy_in_turn(*configs: dict[str, Any]) -> dict[str, Any]:
+    """The outputs of `pulumi up` with each config in turn on one stack."""
+    previous: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
+    for config in configs:
+        outputs = run_program(config, previous_outputs=previous).outputs
+        previous = {OUTPUT_NAME: outputs["deployed_settings"]}
+    return outputs
+
+
+def test_the_outputs_name_the_archive_locations_the_deployments_opened(dev_config: dict[str, Any]) -> None:
+    plain = dev_config
+    generated = with_encryption(dev_config, method="libsodium")
+    own_key = {
+        **with_encryption(dev_config, method="libsodium", existingSecret="backup-key-2027"),
+    }
+    own_key["pgpitr:backup"]["retiredEncryptionSecrets"] = ["postgres-backup-encryption"]
+
+    first = deploy_in_turn(plain)
+    prefix = first["walg_s3_prefix"]
+    assert first["archive_locations"] == {
+        "manifest": f"{prefix}.locations/manifest.json",
+        "current": {"number": 1, "prefix": prefix, "encryption": "no client-side encryption"},
+        "earlier": [],
+    }
+
+    # An ordinary redeploy opens nothing; each change of the encryption opens one more.
+    locations = deploy_in_turn(plain, plain, generated, generated, own_key)["archive_locations"]
+    assert locations["current"] == {
+        "number": 3,
+        "prefix": f"{prefix}.locations/3",
+        "encryption": "libsodium with the key in Secret backup-key-2027",
+    }
+    assert [(earlier["number"], earlier["prefix"], earlier["encryption"]) for earlier in locations["earlier"]] == [
+        (2, f"{prefix}.locations/2", "libsodium with the key in Secret postgres-backup-encryption"),
+        (1, prefix, "no client-side encryption"),
+    ]
+
+
+def test_settings_that_come_back_open_a_location_of_their_own() -> None:
+    plain, sodium = LocationSettings(), LocationSettings("libsodium", "key-a")
+    assert opened_locations((), plain) == (plain,)
+    assert opened_locations((plain,), plain) == (plain,)
+    assert opened_locations((plain, sodium), plain) == (plain, sodium, plain)
