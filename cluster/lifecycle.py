@@ -9,18 +9,12 @@ chains, cgroups) so that `down` can put it back exactly.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import os
-import shlex
-import shutil
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from cluster import api as k8s
-from cluster import disk, host, network, node, objects, runtime, s3
+from cluster import disk, host, network, node, objects, pulumi_tools, runtime, s3, teardown
 from cluster.config import (
     BRIDGE,
     BUCKET,
@@ -32,34 +26,21 @@ from cluster.config import (
     NODE_NAME,
     PASSWORDS_SECRET,
     PAUSE_IMAGE_REPOSITORY,
-    PULUMI_PASSPHRASE,
     S3_CREDENTIALS_SECRET,
     S3_REGION,
     STACK_IMAGE_REF,
     STORAGE_CLASS,
-    WorkDir,
     api_server_url,
     s3_endpoint,
 )
 from cluster.exporter_image import exporter_image
-from cluster.pki import Pki, ensure_pki
-from cluster.state import Baseline, ClusterError, ClusterState, Credentials, ProcessRecord, Progress
-from cluster.versions import CLUSTER_KUBERNETES, CLUSTER_PULUMI_KUBERNETES
-from harness import mounts
-from harness.debian import PackagesError, install_missing
-from harness.processes import OWNER_VARIABLE, HarnessError, alive, start_background, stop_pid, wait_for
+from cluster.parts import Parts, built_parts, ensure_packages
+from cluster.pki import ensure_pki
+from cluster.state import Baseline, ClusterError, Credentials
+from cluster.supervisor import Supervisor
+from cluster.versions import CLUSTER_KUBERNETES
+from harness.processes import wait_for
 
-RUNTIME_PACKAGES: Final = (
-    "containerd",
-    "runc",
-    "containernetworking-plugins",
-    "iptables",
-    "nftables",
-    "etcd-server",
-    "prometheus-postgres-exporter",
-)
-"""nftables for `nft`: iptables-nft cannot remove the tables it makes, so `down` does; the
-exporter for the sidecar's image (cluster/exporter_image.py)."""
 START_ORDER: Final = (
     "containerd",
     "etcd",
@@ -77,140 +58,11 @@ FORWARDING: Final = {
 }
 """Pod to Service to pod on one bridge: routed by the node (ip_forward) and seen by
 iptables on the bridge (a Service's replies are un-NATed there)."""
-POD_DELETION_TIMEOUT: Final = 120.0
 CRD_TIMEOUT: Final = 60.0
-PULUMI_LINKS: Final = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec")
 
 
-# --- The built parts -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Parts:
-    kubernetes_dir: Path
-    pause: Path
-    coredns: Path
-    pulumi_dir: Path | None
-    """None until the Pulumi CLI is built (`up` works without it; `env` needs it)."""
-    kubernetes_provider: Path | None
-    monitoring_crds_dir: Path
-
-    def kubernetes(self, program: str) -> Path:
-        return self.kubernetes_dir / program
-
-
-def _built(name: str) -> Path | None:
-    from cluster import toolchain
-
-    build = toolchain.build_named(name)
-    directory = toolchain.build_directory(build)
-    return directory if toolchain.is_complete(build, directory) else None
-
-
-def built_parts(required: bool = True) -> Parts:
-    """Where cluster/toolchain.py put its builds; a ClusterError names what is missing."""
-    needed = ("kubernetes", "pause", "coredns", "monitoring-crds")
-    found = {name: _built(name) for name in (*needed, "pulumi", "pulumi-kubernetes")}
-    missing = [name for name in needed if found[name] is None]
-    if missing and required:
-        raise ClusterError(f"{', '.join(missing)} not built yet; run `python -m cluster.toolchain` first")
-    kubernetes, pause, coredns, crds = (found[name] or Path("/nonexistent") for name in needed)
-    pulumi, provider = found["pulumi"], found["pulumi-kubernetes"]
-    return Parts(
-        kubernetes_dir=kubernetes,
-        pause=pause / "pause",
-        coredns=coredns / "coredns",
-        pulumi_dir=pulumi,
-        kubernetes_provider=provider / "pulumi-resource-kubernetes" if provider else None,
-        monitoring_crds_dir=crds,
-    )
-
-
-def ensure_packages(progress: Progress) -> None:
-    try:
-        installed = install_missing(RUNTIME_PACKAGES)
-    except PackagesError as error:
-        raise ClusterError(str(error)) from None
-    if installed:
-        progress.step(f"installed Debian packages {' '.join(installed)}")
-    else:
-        progress.step(f"Debian packages present ({' '.join(RUNTIME_PACKAGES)})")
-
-
-def log_tail(path: Path, lines: int = 3) -> str:
-    try:
-        found = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return "(no log)"
-    return " | ".join(found[-lines:]) or "(empty log)"
-
-
-# --- The harness -------------------------------------------------------------------------
-
-
-class Cluster:
-    def __init__(self, work: WorkDir, progress: Progress | None = None) -> None:
-        self.work = work
-        self.progress = progress or Progress()
-        self.state = ClusterState.load(work)
-        self.pki = Pki(work.pki)
-
-    def step(self, message: str) -> None:
-        self.progress.step(message)
-
-    def save(self) -> None:
-        self.state.save(self.work)
-
-    # --- processes --------------------------------------------------------------------
-    def running(self, name: str) -> bool:
-        record = self.state.processes.get(name)
-        return record is not None and alive(record.pid) and host.command_line(record.pid)[:1] == [record.program]
-
-    def ensure(self, program: node.Program) -> None:
-        """Starts the program unless it runs; either way waits until it is ready."""
-        log = self.work.log(program.name)
-        fingerprint = self.fingerprint(program)
-        verb = "started"
-        if self.running(program.name):
-            if self.state.processes[program.name].fingerprint == fingerprint:
-                verb = "running"
-            else:
-                self.stop(program.name)
-                verb = "restarted (configuration changed)"
-        if verb == "running":
-            pid = self.state.processes[program.name].pid
-        else:
-            env = node.base_env(self.work) | program.env
-            pid = start_background(program.argv, env, log, container=False)
-            self.state.processes[program.name] = ProcessRecord(pid, program.argv[0], str(log), fingerprint)
-            self.save()
-
-        def ready() -> bool:
-            if not alive(pid):
-                raise ClusterError(f"{program.name} exited: {log_tail(log)} (log: {log})")
-            return program.ready()
-
-        wait_for(ready, program.timeout, f"{program.name} to be ready (log: {log})")
-        self.step(f"{program.name} {verb}, ready (pid {pid})")
-
-    def fingerprint(self, program: node.Program) -> str:
-        """The command line and the content of the work dir's configuration files it names."""
-        digest = hashlib.sha256(json.dumps(program.argv).encode())
-        for argument in program.argv:
-            path = Path(argument.split("=", 1)[-1])
-            if path.is_relative_to(self.work.config) and path.is_file():
-                digest.update(path.read_bytes())
-        return digest.hexdigest()[:16]
-
-    def stop(self, name: str, timeout: float = 30) -> None:
-        if self.running(name):
-            stop_pid(self.state.processes[name].pid, timeout)
-            self.step(f"stopped {name}")
-        self.state.processes.pop(name, None)
-        self.save()
-
-    def api(self) -> k8s.Api:
-        return k8s.Api(self.pki)
+class Cluster(Supervisor):
+    """The cluster of one work dir: `up`, `status`, `env` and `down`."""
 
     # --- up -----------------------------------------------------------------------------
     def record_baseline(self) -> None:
@@ -283,7 +135,7 @@ class Cluster:
         self.step(f"bucket {BUCKET} {'created' if made else 'present'} at {s3_endpoint()}")
         if not network.isolation_in_place():
             network.ensure_isolation()
-        self.ensure_pulumi(parts)
+        pulumi_tools.ensure_pulumi(self.work, parts, self.progress)
         return self.status()
 
     def start_containerd(self, parts: Parts) -> None:
@@ -342,65 +194,13 @@ class Cluster:
             f"{S3_CREDENTIALS_SECRET} and {PASSWORDS_SECRET}"
         )
 
-    def ensure_pulumi(self, parts: Parts) -> None:
-        """Links to kubectl and the Pulumi CLI in the work dir's bin/, and the Kubernetes
-        provider installed in its PULUMI_HOME (the CLI never downloads a plugin), and the
-        local backend's directory."""
-        self.link_programs(parts)
-        self.work.pulumi_backend.mkdir(parents=True, exist_ok=True)
-        if parts.pulumi_dir is None or parts.kubernetes_provider is None:
-            self.step("Pulumi CLI or its Kubernetes provider not built yet: skipped the provider plugin")
-            return
-        version = CLUSTER_PULUMI_KUBERNETES.version
-        installed = self.work.pulumi_home / "plugins" / f"resource-kubernetes-v{version}" / "pulumi-resource-kubernetes"
-        if installed.is_file():
-            self.step(f"Pulumi Kubernetes provider {version} installed in {self.work.pulumi_home}")
-            return
-        argv = [str(parts.pulumi_dir / "pulumi"), "plugin", "install", "resource", "kubernetes", version]
-        argv += ["--file", str(parts.kubernetes_provider)]
-        env = {**os.environ, **self.pulumi_env()}
-        result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
-        if result.returncode != 0 or not installed.is_file():
-            lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
-            raise ClusterError(f"`pulumi plugin install` failed: {(lines or ['no output'])[-1]}")
-        self.step(f"Pulumi Kubernetes provider {version} installed in {self.work.pulumi_home}")
-
-    def link_programs(self, parts: Parts) -> None:
-        targets = {"kubectl": parts.kubernetes("kubectl")}
-        if parts.pulumi_dir is not None:
-            targets |= {name: parts.pulumi_dir / name for name in PULUMI_LINKS}
-        self.work.bin.mkdir(parents=True, exist_ok=True)
-        for name, target in targets.items():
-            link = self.work.bin / name
-            if not target.exists():
-                continue
-            if link.is_symlink() and link.readlink() == target:
-                continue
-            link.unlink(missing_ok=True)
-            link.symlink_to(target)
-
     # --- env ----------------------------------------------------------------------------
     def pulumi_env(self) -> dict[str, str]:
-        return {
-            "KUBECONFIG": str(self.work.admin_kubeconfig),
-            "PULUMI_HOME": str(self.work.pulumi_home),
-            "PULUMI_BACKEND_URL": f"file://{self.work.pulumi_backend}",
-            "PULUMI_CONFIG_PASSPHRASE": PULUMI_PASSPHRASE,
-            "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-        }
+        return pulumi_tools.pulumi_env(self.work)
 
     def env(self) -> str:
         """Shell exports for `eval "$(python -m cluster env)"`."""
-        parts = built_parts(required=False)
-        self.work.pulumi_backend.mkdir(parents=True, exist_ok=True)
-        self.work.pulumi_home.mkdir(parents=True, exist_ok=True)
-        if parts.kubernetes("kubectl").exists():
-            self.link_programs(parts)
-        lines = [f"export {name}={shlex.quote(value)}" for name, value in self.pulumi_env().items()]
-        lines.append(f'export PATH={shlex.quote(str(self.work.bin))}:"$PATH"')
-        return "\n".join(lines) + "\n"
+        return pulumi_tools.env_exports(self.work)
 
     # --- status -------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -437,100 +237,4 @@ class Cluster:
 
     # --- down ---------------------------------------------------------------------------
     def down(self) -> dict[str, Any]:
-        report: dict[str, Any] = {}
-        if self.state.baseline is None and not self.state.processes:
-            # Nothing recorded: the bridge, chains and directories may be another work dir's.
-            self.step(f"no cluster recorded in {self.work.root}: nothing to stop")
-            return {"ok": True, "work_dir": str(self.work.root), "nothing_recorded": True}
-        api_up = self.running("kube-apiserver") and self.api().healthy()
-        # Nothing may replace the pods deleted next.
-        self.stop("kube-controller-manager")
-        self.stop("kube-scheduler")
-        if api_up and self.running("kubelet"):
-            report["pods_deleted"] = self.delete_pods()
-        for name in ("kubelet", "kube-proxy", "coredns", "s3"):
-            self.stop(name)
-        if self.running("containerd"):
-            report["containers_removed"] = len(runtime.remove_all_containers(self.work))
-            self.step(f"removed {report['containers_removed']} containers and their tasks")
-        self.stop("containerd")
-        socket = str(self.work.containerd_socket).encode()
-        shims = [pid for pid in host.processes_with(socket) if pid not in self.recorded_pids()]
-        for pid in shims:
-            stop_pid(pid, 5)
-        report["shims_stopped"] = len(shims)
-        report["pod_processes_killed"] = self.remove_kubelet_cgroups()
-        for name in ("kube-apiserver", "etcd"):
-            self.stop(name)
-        for name in list(self.state.processes):
-            self.stop(name)
-        strays = host.processes_marked(OWNER_VARIABLE, self.state.owners)
-        for pid in strays:
-            stop_pid(pid, 5)
-        report["strays_stopped"] = [" ".join(host.command_line(pid)) or str(pid) for pid in strays]
-        self.step("every process of the cluster stopped")
-
-        self.clean_network(report)
-        baseline = self.state.baseline
-        outside = [path for path in host.OUTSIDE_PATHS if not (baseline and baseline.existing_paths.get(path))]
-        left = mounts.unmount_under([self.work.root, *outside])
-        if left:
-            raise ClusterError(f"still mounted after unmounting: {', '.join(left)}")
-        self.step("unmounted everything under the work dir and kubelet's directories")
-        if baseline is not None:
-            report["sysctls_restored"] = host.restore_sysctls(baseline.sysctls)
-            report["paths_removed"] = host.remove_created_paths(baseline.existing_paths)
-            self.step(
-                f"restored {len(report['sysctls_restored'])} kernel settings, removed {len(report['paths_removed'])} "
-                "directories made outside the work dir"
-            )
-        shutil.rmtree(self.work.run, ignore_errors=True)
-        shutil.rmtree(self.work.pulumi_backend, ignore_errors=True)
-        self.state = ClusterState()
-        self.save()
-        self.step("removed the cluster's data (run/) and the Pulumi stacks describing it")
-        return {"ok": True, "work_dir": str(self.work.root), **report}
-
-    def recorded_pids(self) -> set[int]:
-        return {record.pid for record in self.state.processes.values()}
-
-    def delete_pods(self) -> int:
-        """Every pod deleted through the API, so kubelet stops them and their sandboxes
-        (the runtime then removes their veth and network namespace)."""
-        api = self.api()
-        pods = k8s.items(api, "Pod")
-        for pod in pods:
-            metadata = pod["metadata"]
-            k8s.delete(api, "Pod", metadata["name"], metadata["namespace"], grace_seconds=5)
-        self.step(f"deleting {len(pods)} pods through kubelet")
-        try:
-            wait_for(lambda: not k8s.items(api, "Pod"), POD_DELETION_TIMEOUT, "kubelet to stop every pod")
-            wait_for(lambda: not network.bridge_ports(), 30, "the pods' veths to be removed")
-        except (HarnessError, k8s.ApiError, OSError) as error:  # the forced clean-up below removes what is left
-            self.step(f"pods not all stopped by kubelet ({error}); removing them directly")
-        return len(pods)
-
-    def remove_kubelet_cgroups(self) -> int:
-        killed = 0
-        for cgroup in host.kubelet_cgroups():
-            for pid in host.cgroup_processes(cgroup):
-                stop_pid(pid, 5)
-                killed += 1
-            if not host.remove_cgroup_tree(cgroup):
-                raise ClusterError(f"could not remove the cgroup {cgroup}")
-        return killed
-
-    def clean_network(self, report: dict[str, Any]) -> None:
-        kube_proxy = built_parts(required=False).kubernetes("kube-proxy")
-        if kube_proxy.exists():
-            subprocess.run([str(kube_proxy), "--cleanup"], capture_output=True, text=True, timeout=120)
-        keep = self.state.baseline.iptables_chains if self.state.baseline else None
-        report["iptables_chains_removed"] = len(network.remove_chains(keep))
-        if self.state.baseline is not None:  # without a record, no table is known to be ours
-            report["nft_tables_removed"] = network.remove_tables(self.state.baseline.nft_tables)
-        network.remove_netns()
-        network.remove_bridge()
-        self.step(
-            f"kube-proxy --cleanup, removed {report['iptables_chains_removed']} iptables chains, "
-            "the network namespaces, veths and the bridge"
-        )
+        return teardown.tear_down(self)
