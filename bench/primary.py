@@ -14,7 +14,7 @@ from psycopg import sql
 
 from bench.storage import BUCKET, TlsStorage
 from drill import environment, postgres
-from drill.local_stack import new_state
+from drill.deployment import new_state
 from drill.state import DrillState, S3State
 from harness import processes
 from harness.toolchain import Toolchain

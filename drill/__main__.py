@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from drill import local_stack, postgres
-from drill.local_stack import LocalStack
+from drill import deployment, postgres
+from drill.deployment import DrillDeployment
 from drill.state import DrillState, state_dir
 from harness import processes
 from harness.processes import HarnessError, ReportedFailureError, exit_cleanly_on_sigterm
@@ -97,18 +97,18 @@ def parse_target(args: argparse.Namespace) -> tuple[RecoveryTarget, RecoveryOpti
     return target, options, backup
 
 
-def existing(directory: Path) -> LocalStack:
+def existing(directory: Path) -> DrillDeployment:
     state = DrillState.load(directory)
     if state is None:
         raise HarnessError(f"no drill in {directory}; run `python -m drill up` first")
-    return local_stack.up(directory, state.stack)
+    return deployment.up(directory, state.stack)
 
 
 def command_status(directory: Path) -> dict[str, Any]:
     state = DrillState.load(directory)
     if state is None:
         return {"dir": str(directory), "running": False}
-    stack = LocalStack(state)
+    stack = DrillDeployment(state)
     status: dict[str, Any] = {
         "dir": str(directory),
         "s3_server": processes.alive(state.s3.server_pid),
@@ -141,7 +141,7 @@ def execute(args: argparse.Namespace) -> dict[str, Any]:
     directory = state_dir(getattr(args, "dir", None))
     stack_name = getattr(args, "stack", "dev")
     if args.command == "up":
-        stack = local_stack.up(directory, stack_name)
+        stack = deployment.up(directory, stack_name)
         state = stack.state
         return {
             "dsn": stack.primary_dsn(),
@@ -151,7 +151,7 @@ def execute(args: argparse.Namespace) -> dict[str, Any]:
             "dir": str(directory),
         }
     if args.command == "down":
-        local_stack.down(directory)
+        deployment.down(directory)
         return {"down": True, "dir": str(directory)}
     if args.command == "status":
         return command_status(directory)
@@ -163,13 +163,13 @@ def execute(args: argparse.Namespace) -> dict[str, Any]:
     if args.command == "run":
         from drill.scenario import run_drill
 
-        local_stack.down(directory)
-        stack = local_stack.up(directory, stack_name)
+        deployment.down(directory)
+        stack = deployment.up(directory, stack_name)
         try:
             report = run_drill(stack)
         finally:
             if not args.keep:
-                local_stack.down(directory)
+                deployment.down(directory)
         print(report.table(), file=sys.stderr)
         report_file = directory.parent / f"{directory.name}-report.json"
         result = report.as_json() | {"report": str(report_file)}

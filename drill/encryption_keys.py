@@ -12,7 +12,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from drill.state import DrillState
 from harness.processes import HarnessError
+from pgpitr.settings.backup import BackupSettings
+from pgpitr_runtime import names
 
 LIBSODIUM_KEY_BYTES = 32
 PGP_USER_ID = "pgpitr drill <drill@pgpitr.invalid>"
@@ -65,3 +68,27 @@ def pgp_key(passphrase: str = "") -> str:
 
 def last_line(text: str) -> str:
     return (text.strip().splitlines() or ["no output"])[-1]
+
+
+def current_key_files(state: DrillState, method: str) -> dict[str, str]:
+    """The current key as its Secret holds it (the files a retired key's Secret mounts as)."""
+    if method == "libsodium":
+        return {names.LIBSODIUM_KEY_FILE: state.libsodium_key}
+    passphrase = {names.PGP_PASSPHRASE_FILE: state.pgp_passphrase} if state.pgp_passphrase else {}
+    return {names.PGP_KEY_FILE: state.pgp_key, **passphrase}
+
+
+def set_current_key(state: DrillState, backup: BackupSettings) -> None:
+    """The key of `backup`'s Secret: back from the retired ones when the stack points at
+    one of them again, else a new one, as a user would put in a new Secret."""
+    state.libsodium_key = state.pgp_key = state.pgp_passphrase = ""
+    if backup.encryption is None or backup.encryption_secret is None:
+        return
+    files = state.retired_keys.pop(backup.encryption_secret, None)
+    if backup.encryption.method == "libsodium":
+        state.libsodium_key = files[names.LIBSODIUM_KEY_FILE] if files else libsodium_key()
+    elif files:
+        state.pgp_key, state.pgp_passphrase = files[names.PGP_KEY_FILE], files.get(names.PGP_PASSPHRASE_FILE, "")
+    else:
+        state.pgp_passphrase = secrets.token_urlsafe(18)
+        state.pgp_key = pgp_key(state.pgp_passphrase)

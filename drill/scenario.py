@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from drill import postgres
-from drill.local_stack import LocalStack, log
+from drill.deployment import DrillDeployment, log
 from harness.processes import HarnessError
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
 
@@ -75,7 +75,7 @@ class DrillReport:
 class Workload:
     """Writes rows in phases on the primary and remembers which phase each id belongs to."""
 
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: DrillDeployment) -> None:
         self.stack = stack
         self.phases: dict[int, list[int]] = {}
 
@@ -112,7 +112,7 @@ class Workload:
             return str(row[0])
 
 
-def restored_ids(stack: LocalStack, dsn: str) -> set[int]:
+def restored_ids(stack: DrillDeployment, dsn: str) -> set[int]:
     with postgres.connect(dsn) as conn:
         exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [TABLE]).fetchone()
         if not exists or not exists[0]:
@@ -121,7 +121,7 @@ def restored_ids(stack: LocalStack, dsn: str) -> set[int]:
 
 
 def check_restore(
-    stack: LocalStack,
+    stack: DrillDeployment,
     report: DrillReport,
     target: RecoveryTarget,
     expected: set[int],
@@ -150,7 +150,7 @@ def check_restore(
     return result
 
 
-def timed_backup(stack: LocalStack, report: DrillReport, label: str) -> str:
+def timed_backup(stack: DrillDeployment, report: DrillReport, label: str) -> str:
     started = time.monotonic()
     name = stack.backup()
     report.backup_seconds.append(time.monotonic() - started)
@@ -158,7 +158,7 @@ def timed_backup(stack: LocalStack, report: DrillReport, label: str) -> str:
     return name
 
 
-def run_drill(stack: LocalStack) -> DrillReport:
+def run_drill(stack: DrillDeployment) -> DrillReport:
     report = DrillReport()
     work = Workload(stack)
     work.create_table()

@@ -35,7 +35,7 @@ class S3State:
     server_pid: int | None = None
     gateway_pid: int | None = None
     hanging: bool = False
-    """The gateway answers nothing (LocalStack.hang_storage)."""
+    """The gateway answers nothing (DrillStorage.hang)."""
     scheme: str = "http"
     """https when the server runs with a certificate (the benchmark: pgBackRest needs TLS)."""
     ca_cert_file: str | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from drill import postgres
-from drill.local_stack import LocalStack
+from drill.deployment import DrillDeployment
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
 from tests.support.workload import TABLE, AckedWriter
 
@@ -18,7 +18,7 @@ def restored_acked_ids(dsn: str, writer: AckedWriter) -> set[int]:
         return {int(str(row[0])) for row in rows}
 
 
-def latest_holds_every_acknowledged(stack: LocalStack, writer: AckedWriter) -> tuple[set[int], set[int]]:
+def latest_holds_every_acknowledged(stack: DrillDeployment, writer: AckedWriter) -> tuple[set[int], set[int]]:
     """Restores the archive's end on a new copy (what storage holds, nothing else) and
     checks that every commit `writer` saw acknowledged is there, and nothing nobody wrote.
     Returns (acknowledged, restored); the copy is removed."""
@@ -33,12 +33,12 @@ def latest_holds_every_acknowledged(stack: LocalStack, writer: AckedWriter) -> t
     return acknowledged, restored
 
 
-def wait_until_archived(stack: LocalStack, timeout: float = 600) -> None:
+def wait_until_archived(stack: DrillDeployment, timeout: float = 600) -> None:
     """Every segment up to the current one is in storage (switching out the current one)."""
     stack.switch_wal_and_wait_archived(timeout=timeout)
 
 
-def chain_intact(stack: LocalStack) -> None:
+def chain_intact(stack: DrillDeployment) -> None:
     summary = stack.check_wal_chain()
     assert summary["ok"] is True and summary["missing"] == [], summary
 

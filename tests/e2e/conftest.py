@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from drill import local_stack, postgres
-from drill.local_stack import LocalStack
+from drill import deployment, postgres
+from drill.deployment import DrillDeployment
 from harness.toolchain import Toolchain, ToolchainError, toolchain
 
 
@@ -23,16 +23,16 @@ def tools() -> Toolchain:
 
 
 @pytest.fixture(scope="module")
-def shared_stack(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def shared_stack(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillDeployment]:
     """One local stack per test module (starting one takes seconds, not milliseconds)."""
     directory: Path = tmp_path_factory.mktemp("drill") / "stack"
-    running = local_stack.up(directory, "dev")
+    running = deployment.up(directory, "dev")
     yield running
-    local_stack.down(directory)
+    deployment.down(directory)
 
 
 @pytest.fixture
-def stack(shared_stack: LocalStack) -> Iterator[LocalStack]:
+def stack(shared_stack: DrillDeployment) -> Iterator[DrillDeployment]:
     """The module's stack, healthy for every test whatever the test before did: storage
     answering, the primary running and its archive caught up; after the test, restored
     instances it left are removed."""
@@ -42,8 +42,8 @@ def stack(shared_stack: LocalStack) -> Iterator[LocalStack]:
         shared_stack.remove_restored(instance)
 
 
-def healthy(stack: LocalStack) -> None:
-    stack.start_storage()
+def healthy(stack: DrillDeployment) -> None:
+    stack.storage.start()
     if not postgres.running(stack.primary_base):
         stack.start_primary()
     stack.switch_wal_and_wait_archived(timeout=300)

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from drill import local_stack
-from drill.local_stack import LocalStack
+from drill import deployment
+from drill.deployment import DrillDeployment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,11 +26,13 @@ def dev_stack_file(directory: Path, name: str, change: Callable[[dict[str, Any]]
 
 
 @contextlib.contextmanager
-def changed_dev_stack(directory: Path, name: str, change: Callable[[dict[str, Any]], None]) -> Iterator[LocalStack]:
+def changed_dev_stack(
+    directory: Path, name: str, change: Callable[[dict[str, Any]], None]
+) -> Iterator[DrillDeployment]:
     """A drill stack (S3 server and primary) on dev_stack_file, stopped and removed after."""
     stack_file = dev_stack_file(directory, name, change)
-    running = local_stack.up(directory / "stack", str(stack_file))
+    running = deployment.up(directory / "stack", str(stack_file))
     try:
         yield running
     finally:
-        local_stack.down(directory / "stack")
+        deployment.down(directory / "stack")

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from drill import encryption_keys, postgres
-from drill.local_stack import LocalStack
+from drill.deployment import DrillDeployment
 from drill.scenario import Workload, restored_ids
 from harness import processes
 from harness.toolchain import Toolchain
@@ -34,14 +34,14 @@ FIRST_KEY, SECOND_KEY = "backup-key-2026", "backup-key-2027"
 
 
 @pytest.fixture(scope="module")
-def changing(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Path]]:
+def changing(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DrillDeployment, Path]]:
     # Every phase redeploys the same stack file: the archive prefix (<stack>/postgres) stays.
     directory = tmp_path_factory.mktemp("locations")
     with changed_dev_stack(directory, "changing", lambda config: None) as running:
         yield running, directory
 
 
-def manifest(stack: LocalStack) -> Manifest:
+def manifest(stack: DrillDeployment) -> Manifest:
     archive = stack.walg_prefix()
     return Manifest.from_json(stack.walg("st", "cat", "manifest.json", prefix=f"{archive}.locations"), archive)
 
@@ -50,7 +50,7 @@ def now(work: Workload) -> str:
     return work.scalar("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
 
 
-def redeploy(stack: LocalStack, backup: dict[str, Any], record: DeployedSettings) -> DeployedSettings:
+def redeploy(stack: DrillDeployment, backup: dict[str, Any], record: DeployedSettings) -> DeployedSettings:
     """Deploys `backup` over the stack; the program's record of the deployment after it."""
     document_path = Path(stack.state.stack)
     document = yaml.safe_load(document_path.read_text())
@@ -71,8 +71,8 @@ def described(location: Location) -> dict[str, Any]:
     }
 
 
-def plain_lz4_objects(stack: LocalStack, prefix: str) -> list[str]:
-    client = stack.s3_client()
+def plain_lz4_objects(stack: DrillDeployment, prefix: str) -> list[str]:
+    client = stack.storage.client()
     found = []
     for key in objects_under(stack, prefix.removeprefix(f"s3://{stack.state.s3.bucket}/") + "/wal_005/"):
         if key.endswith(".lz4"):
@@ -83,7 +83,7 @@ def plain_lz4_objects(stack: LocalStack, prefix: str) -> list[str]:
 
 
 def test_encryption_on_then_a_new_key_open_new_locations_and_every_target_restores(
-    changing: tuple[LocalStack, Path],
+    changing: tuple[DrillDeployment, Path],
 ) -> None:
     stack, _ = changing
     work = Workload(stack)
@@ -164,7 +164,7 @@ def test_encryption_on_then_a_new_key_open_new_locations_and_every_target_restor
     print("restores across locations:", results)
 
 
-def test_retention_removes_whole_locations_only_when_nothing_needs_them(changing: tuple[LocalStack, Path]) -> None:
+def test_retention_removes_whole_locations_only_when_nothing_needs_them(changing: tuple[DrillDeployment, Path]) -> None:
     """Evaluated 40 days on: one full backup kept, a 30-day window: the newest backup's
     location keeps it and its WAL, every location before it goes entirely."""
     stack, _ = changing
@@ -189,7 +189,7 @@ def test_retention_removes_whole_locations_only_when_nothing_needs_them(changing
     stack.remove_restored(latest)
 
 
-def test_a_key_changed_inside_its_secret_stops_archiving_with_one_line(changing: tuple[LocalStack, Path]) -> None:
+def test_a_key_changed_inside_its_secret_stops_archiving_with_one_line(changing: tuple[DrillDeployment, Path]) -> None:
     """The Secret keeps its name but holds another key: writing with it would make the
     location unreadable with either key. The restarted primary serves, but archives
     nothing, and says why; with the key put back, archiving resumes."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from drill import environment, postgres
-from drill.local_stack import LocalStack
+from drill.deployment import DrillDeployment
 from drill.state import free_port
 from harness import processes
 from harness.processes import HarnessError
@@ -22,18 +22,18 @@ from tests.support.workload import AckedWriter
 pytestmark = pytest.mark.e2e
 
 
-def manifest(stack: LocalStack) -> Manifest:
+def manifest(stack: DrillDeployment) -> Manifest:
     """The archive's manifest, as stored."""
     archive = stack.walg_prefix()
     text = stack.walg("st", "cat", "manifest.json", prefix=f"{archive}.locations")
     return Manifest.from_json(text, archive)
 
 
-def timeline(stack: LocalStack) -> int:
+def timeline(stack: DrillDeployment) -> int:
     return int(postgres.scalar(stack.primary_dsn(), "SELECT timeline_id FROM pg_control_checkpoint()"))
 
 
-def test_a_lost_volume_comes_back_with_every_archived_commit(stack: LocalStack) -> None:
+def test_a_lost_volume_comes_back_with_every_archived_commit(stack: DrillDeployment) -> None:
     stack.backup()
     writer = AckedWriter(stack.primary_dsn(), interval=0.01)
     writer.start()
@@ -66,7 +66,7 @@ def test_a_lost_volume_comes_back_with_every_archived_commit(stack: LocalStack) 
     counts("lost volume", acknowledged=len(acknowledged), restored=len(restored), lost=len(acknowledged - restored))
 
 
-def test_a_second_database_pointed_at_a_used_archive_is_refused(stack: LocalStack, tmp_path: Path) -> None:
+def test_a_second_database_pointed_at_a_used_archive_is_refused(stack: DrillDeployment, tmp_path: Path) -> None:
     """Another data directory (initdb'd elsewhere: another system identifier) configured
     with this stack's archive: it starts, but archives nothing into it, and the backup job
     refuses it; both say which archive and which databases."""
@@ -107,7 +107,7 @@ def test_a_second_database_pointed_at_a_used_archive_is_refused(stack: LocalStac
     assert manifest(stack).system_identifier == owner
 
 
-def test_an_empty_volume_is_refused_when_the_setting_says_so(stack: LocalStack, tmp_path: Path) -> None:
+def test_an_empty_volume_is_refused_when_the_setting_says_so(stack: DrillDeployment, tmp_path: Path) -> None:
     """storage.emptyVolume refuse: the init container fails with one line and leaves the
     volume empty, for a person to decide."""
     base = tmp_path / "empty"

@@ -24,7 +24,7 @@ import pytest
 
 from components.backup_encryption import key_delivery
 from drill import encryption_keys, environment, postgres
-from drill.local_stack import LocalStack
+from drill.deployment import DrillDeployment
 from drill.scenario import Workload, restored_ids
 from harness import processes
 from harness.processes import HarnessError
@@ -48,7 +48,7 @@ LATEST = RecoveryTarget.parse("latest", None)
 
 @dataclass
 class EncryptedStack:
-    stack: LocalStack
+    stack: DrillDeployment
     work: Workload
     method: str
 
@@ -75,8 +75,8 @@ def encrypted(
         yield EncryptedStack(running, work, method)
 
 
-def stored_objects(stack: LocalStack) -> dict[str, bytes]:
-    client = stack.s3_client()
+def stored_objects(stack: DrillDeployment) -> dict[str, bytes]:
+    client = stack.storage.client()
     return {
         key: client.get_object(Bucket=stack.state.s3.bucket, Key=key)["Body"].read()
         for key in objects_under(stack, archive_key_prefix(stack))

@@ -21,8 +21,8 @@ import pytest
 from psycopg import sql
 
 from drill import environment, postgres
+from drill.deployment import DrillDeployment, new_state
 from drill.exporter import Exporter
-from drill.local_stack import LocalStack, new_state
 from drill.state import DrillState
 from harness import processes
 from harness.toolchain import Toolchain, find_pg_bindir
@@ -143,7 +143,7 @@ def test_backup_metrics_read_the_backup_history(bare: BarePrimary, tmp_path: Pat
 
 
 def test_with_walg_a_storage_outage_shows_and_clears(
-    stack: LocalStack, dev_config: dict[str, Any], tmp_path: Path
+    stack: DrillDeployment, dev_config: dict[str, Any], tmp_path: Path
 ) -> None:
     monitor = stack.state.dsn(stack.state.primary, names.MONITOR_ROLE, stack.state.monitor_password)
     exporter = Exporter(tmp_path / "exporter", monitor)
@@ -151,7 +151,7 @@ def test_with_walg_a_storage_outage_shows_and_clears(
         missing = sorted(n for n in rule_metric_names(dev_config) if n not in exporter.scrape())
         assert not missing
         failed_before = exporter.scrape()["pg_stat_archiver_failed_count"]
-        stack.stop_storage()
+        stack.storage.stop()
         try:
             with postgres.connect(stack.primary_dsn()) as conn:
                 conn.execute("CREATE TABLE IF NOT EXISTS outage_churn (x int)")
@@ -163,7 +163,7 @@ def test_with_walg_a_storage_outage_shows_and_clears(
             wait_for_metric(exporter, "pg_stat_archiver_failed_count", lambda v: v > failed_before, timeout=120)
             wait_for_metric(exporter, "pg_wal_archive_ready_count", lambda v: v >= 2, timeout=120)
         finally:
-            stack.start_storage()
+            stack.storage.start()
         wait_for_metric(exporter, "pg_wal_archive_ready_count", lambda v: v == 0, timeout=600)
     finally:
         exporter.stop()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from drill import postgres
-from drill.local_stack import LocalStack
+from drill.deployment import DrillDeployment
 from drill.scenario import Workload
 from harness import processes
 from harness.processes import HarnessError
@@ -22,14 +22,14 @@ pytestmark = pytest.mark.e2e
 OUTAGE_SECONDS = 125
 
 
-def test_storage_outage_loses_no_acknowledged_commit(stack: LocalStack) -> None:
+def test_storage_outage_loses_no_acknowledged_commit(stack: DrillDeployment) -> None:
     stack.backup()
     writer = AckedWriter(stack.primary_dsn())
     writer.start()
     try:
         processes.wait_for(lambda: writer.count() >= 20, 60, "the first writes")
         failed_before = archiver_failures(stack)
-        stack.stop_storage()
+        stack.storage.stop()
         outage_started = time.monotonic()
         processes.wait_for(
             lambda: time.monotonic() - outage_started >= OUTAGE_SECONDS / 2, OUTAGE_SECONDS, "mid-outage"
@@ -43,7 +43,7 @@ def test_storage_outage_loses_no_acknowledged_commit(stack: LocalStack) -> None:
         processes.wait_for(lambda: archiver_failures(stack) > failed_before, 60, "archiving to fail", interval=2)
         written_during_outage = writer.count() - len(acknowledged_before_target)
         assert written_during_outage > 0, "PostgreSQL must keep serving writes while storage is down"
-        stack.start_storage()
+        stack.storage.start()
         processes.wait_for(
             lambda: writer.count() >= len(acknowledged_before_target) + written_during_outage + 20,
             120,
@@ -78,7 +78,7 @@ def test_storage_outage_loses_no_acknowledged_commit(stack: LocalStack) -> None:
     stack.remove_restored(latest)
 
 
-def postgres_now(stack: LocalStack) -> str:
+def postgres_now(stack: DrillDeployment) -> str:
     with postgres.connect(stack.primary_dsn()) as conn:
         row = conn.execute(
             "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
@@ -87,14 +87,14 @@ def postgres_now(stack: LocalStack) -> str:
     return str(row[0])
 
 
-def archiver_failures(stack: LocalStack) -> int:
+def archiver_failures(stack: DrillDeployment) -> int:
     with postgres.connect(stack.primary_dsn()) as conn:
         row = conn.execute("SELECT failed_count FROM pg_stat_archiver").fetchone()
     assert row is not None
     return int(str(row[0]))
 
 
-def test_crash_of_the_primary_loses_no_acknowledged_commit(stack: LocalStack) -> None:
+def test_crash_of_the_primary_loses_no_acknowledged_commit(stack: DrillDeployment) -> None:
     stack.backup()
     writer = AckedWriter(stack.primary_dsn(), interval=0.01)
     writer.start()
@@ -126,7 +126,7 @@ def test_crash_of_the_primary_loses_no_acknowledged_commit(stack: LocalStack) ->
     stack.remove_restored(instance)
 
 
-def test_damaged_wal_makes_a_later_restore_fail_loudly(stack: LocalStack) -> None:
+def test_damaged_wal_makes_a_later_restore_fail_loudly(stack: DrillDeployment) -> None:
     stack.backup()
     writer = AckedWriter(stack.primary_dsn())
     writer.start()
@@ -137,7 +137,7 @@ def test_damaged_wal_makes_a_later_restore_fail_loudly(stack: LocalStack) -> Non
             stack.switch_wal_and_wait_archived()
     finally:
         writer.stop()
-    client = stack.s3_client()
+    client = stack.storage.client()
     newest_backup = stack.backups()[-1]["wal_file_name"]
     segments = [
         key
@@ -158,7 +158,7 @@ def test_damaged_wal_makes_a_later_restore_fail_loudly(stack: LocalStack) -> Non
 
 
 def test_storage_that_never_answers_makes_archiving_backup_and_restore_fail_within_bounds(
-    stack: LocalStack,
+    stack: DrillDeployment,
 ) -> None:
     """An endpoint that accepts connections and never answers (WAL-G's S3 client has no
     request timeout): archiving fails within the wal-push limit, the backup job and a
@@ -169,7 +169,7 @@ def test_storage_that_never_answers_makes_archiving_backup_and_restore_fail_with
     work.write_phase(501)
     stack.backup()
     failed_before = archiver_failures(stack)
-    stack.hang_storage()
+    stack.storage.hang()
     try:
         work.write_phase(502)
         postgres.scalar(stack.primary_dsn(), "SELECT pg_switch_wal()")
@@ -189,6 +189,6 @@ def test_storage_that_never_answers_makes_archiving_backup_and_restore_fail_with
             lambda: archiver_failures(stack) > failed_before, 240 - (time.monotonic() - hung_at), "archiving to fail"
         )
     finally:
-        stack.start_storage()
+        stack.storage.start()
     wait_until_archived(stack)
     chain_intact(stack)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from drill import environment, postgres
-from drill.local_stack import LocalStack
+from drill.deployment import DrillDeployment
 from drill.scenario import DrillReport, Workload, check_restore, restored_ids, run_drill
 from drill.state import InstanceState
 from harness.processes import HarnessError
@@ -19,13 +19,13 @@ from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
 pytestmark = pytest.mark.e2e
 
 
-def test_walg_is_the_pinned_release(stack: LocalStack) -> None:
+def test_walg_is_the_pinned_release(stack: DrillDeployment) -> None:
     release = WALG_RELEASES[DEFAULT_WALG_VERSION]
     version = subprocess.run([str(stack.tools.walg), "--version"], capture_output=True, text=True, check=True).stdout
     assert f"{release.tag}\t{release.commit}" in version
 
 
-def test_full_drill_restores_every_target_kind(stack: LocalStack) -> None:
+def test_full_drill_restores_every_target_kind(stack: DrillDeployment) -> None:
     report = run_drill(stack)
     kinds = {r.target.split()[0] for r in report.restores}
     assert kinds == {"time", "xid", "lsn", "name", "immediate", "latest"}
@@ -36,7 +36,7 @@ def test_full_drill_restores_every_target_kind(stack: LocalStack) -> None:
     assert by_kind["latest"].rows_found == by_kind["latest"].rows_expected > by_kind["name"].rows_expected
 
 
-def test_primary_runs_the_rendered_conf_and_the_image_scripts(stack: LocalStack) -> None:
+def test_primary_runs_the_rendered_conf_and_the_image_scripts(stack: DrillDeployment) -> None:
     conf = postgres.instance_paths(stack.primary_base)["conf"].read_text()
     assert conf == environment.primary_conf(stack.settings)
     with postgres.connect(stack.primary_dsn()) as conn:
@@ -47,7 +47,7 @@ def test_primary_runs_the_rendered_conf_and_the_image_scripts(stack: LocalStack)
     assert settings == {"archive_mode": "on", "archive_command": 'pgpitr-wal-push "%p"', "wal_level": "replica"}
 
 
-def test_explicit_backup_name(stack: LocalStack) -> None:
+def test_explicit_backup_name(stack: DrillDeployment) -> None:
     work = Workload(stack)
     work.create_table()
     work.write_phase(101)
@@ -62,7 +62,7 @@ def test_explicit_backup_name(stack: LocalStack) -> None:
     assert result.ok, report.table()
 
 
-def test_restored_instance_restarted_does_not_restore_again(stack: LocalStack) -> None:
+def test_restored_instance_restarted_does_not_restore_again(stack: DrillDeployment) -> None:
     work = Workload(stack)
     work.create_table()
     work.write_phase(201)
@@ -84,7 +84,7 @@ def test_restored_instance_restarted_does_not_restore_again(stack: LocalStack) -
     stack.remove_restored(instance)
 
 
-def test_retention_keeps_the_newest_full_backups_and_an_intact_chain(stack: LocalStack) -> None:
+def test_retention_keeps_the_newest_full_backups_and_an_intact_chain(stack: DrillDeployment) -> None:
     work = Workload(stack)
     work.create_table()
     for phase in range(301, 305):
@@ -107,21 +107,21 @@ def test_retention_keeps_the_newest_full_backups_and_an_intact_chain(stack: Loca
     assert chain["ok"] is True and chain["missing"] == [], chain
 
 
-def test_backup_script_fails_when_storage_is_unreachable(stack: LocalStack) -> None:
-    stack.stop_storage()
+def test_backup_script_fails_when_storage_is_unreachable(stack: DrillDeployment) -> None:
+    stack.storage.stop()
     try:
         with pytest.raises(HarnessError, match="pgpitr-backup failed"):
             stack.backup()
     finally:
-        stack.start_storage()
+        stack.storage.start()
 
 
-def controldata(stack: LocalStack, pgdata: str) -> dict[str, str]:
+def controldata(stack: DrillDeployment, pgdata: str) -> dict[str, str]:
     out = subprocess.run([stack.tools.pg("pg_controldata"), pgdata], capture_output=True, text=True, check=True).stdout
     return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in out.splitlines())}
 
 
-def never_promoted(stack: LocalStack, instance: InstanceState) -> None:
+def never_promoted(stack: DrillDeployment, instance: InstanceState) -> None:
     """No new timeline, never open for writes: what promoting a short copy would leave."""
     log = Path(instance.log).read_text()
     assert "selected new timeline ID" not in log and "ready to accept connections" not in log, log[-2000:]
@@ -129,7 +129,7 @@ def never_promoted(stack: LocalStack, instance: InstanceState) -> None:
     assert not postgres.running(stack.state.path / instance.name)
 
 
-def test_restore_while_storage_is_unreachable_aborts_and_never_promotes(stack: LocalStack) -> None:
+def test_restore_while_storage_is_unreachable_aborts_and_never_promotes(stack: DrillDeployment) -> None:
     work = Workload(stack)
     work.create_table()
     work.write_phase(401)
@@ -141,13 +141,13 @@ def test_restore_while_storage_is_unreachable_aborts_and_never_promotes(stack: L
 
     def outage_after_fetch() -> None:
         fetched["done"] = True
-        stack.stop_storage()
+        stack.storage.stop()
 
     try:
         with pytest.raises(HarnessError, match="stopped"):
             stack.restore(RecoveryTarget.parse("latest", None), RecoveryOptions(), after_fetch=outage_after_fetch)
     finally:
-        stack.start_storage()
+        stack.storage.start()
     assert fetched["done"]
     instance = stack.state.restores[-1]
     log = Path(instance.log).read_text()
@@ -156,7 +156,7 @@ def test_restore_while_storage_is_unreachable_aborts_and_never_promotes(stack: L
     stack.remove_restored(instance)
 
 
-def test_a_cluster_made_by_an_older_pgpitr_is_brought_up_to_date_on_restart(stack: LocalStack) -> None:
+def test_a_cluster_made_by_an_older_pgpitr_is_brought_up_to_date_on_restart(stack: DrillDeployment) -> None:
     """The entrypoint reconciles roles on every start: a cluster created without the
     backup role's grant, without its replication line and with an old password backs up
     after one restart."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from drill import postgres
-from drill.local_stack import LocalStack
+from drill.deployment import DrillDeployment
 from harness.toolchain import Toolchain
 from pgpitr.container_env import STOP_GRACE_SECONDS
 from tests.e2e.accounting import counts, latest_holds_every_acknowledged
@@ -23,7 +23,7 @@ HOUR = 3600
 
 
 @pytest.fixture(scope="module")
-def hourly(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def hourly(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillDeployment]:
     """A drill stack that forces a WAL switch only once an hour."""
     with changed_dev_stack(tmp_path_factory.mktemp("hourly"), "hourly", set_hourly) as running:
         yield running
@@ -33,7 +33,7 @@ def set_hourly(config: dict[str, Any]) -> None:
     config["pgpitr:archiveTimeout"] = HOUR
 
 
-def test_a_planned_stop_archives_every_acknowledged_commit(hourly: LocalStack) -> None:
+def test_a_planned_stop_archives_every_acknowledged_commit(hourly: DrillDeployment) -> None:
     assert hourly.settings.archive_timeout == HOUR
     hourly.backup()
     writer = AckedWriter(hourly.primary_dsn(), interval=0.01)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from drill import postgres
-from drill.local_stack import LocalStack
+from drill.deployment import DrillDeployment
 from harness import processes
 from pgpitr.container_env import STOP_GRACE_SECONDS
 from tests.e2e.accounting import chain_intact, counts, latest_holds_every_acknowledged, wait_until_archived
@@ -23,19 +23,19 @@ OUTAGE_SECONDS = 125
 SWITCHES_DURING_OUTAGE = 3
 
 
-def ready_segments(stack: LocalStack) -> set[str]:
+def ready_segments(stack: DrillDeployment) -> set[str]:
     """Segments waiting in pg_wal to be archived (archive_status/*.ready)."""
     status = Path(stack.state.primary.pgdata) / "pg_wal" / "archive_status"
     return {path.name.removesuffix(".ready") for path in status.glob("*.ready")}
 
 
-def test_restart_during_a_storage_outage_loses_no_acknowledged_commit(stack: LocalStack) -> None:
+def test_restart_during_a_storage_outage_loses_no_acknowledged_commit(stack: DrillDeployment) -> None:
     stack.backup()
     writer = AckedWriter(stack.primary_dsn(), interval=0.02)
     writer.start()
     try:
         processes.wait_for(lambda: writer.count() >= 20, 60, "the first writes")
-        stack.hang_storage()
+        stack.storage.hang()
         outage_started = time.monotonic()
         for _ in range(SWITCHES_DURING_OUTAGE):
             goal = writer.count() + 20
@@ -61,7 +61,7 @@ def test_restart_during_a_storage_outage_loses_no_acknowledged_commit(stack: Loc
         processes.wait_for(
             lambda: time.monotonic() - outage_started >= OUTAGE_SECONDS, 2 * OUTAGE_SECONDS, "the outage's end"
         )
-        stack.start_storage()
+        stack.storage.start()
         goal = writer.count() + 20
         processes.wait_for(lambda: writer.count() >= goal, 120, "writes after the outage")
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from drill import environment, postgres
-from drill.local_stack import LocalStack
+from drill.deployment import DrillDeployment
 from drill.scenario import Workload
 from harness.toolchain import Toolchain
 from pgpitr_runtime import names
@@ -24,7 +24,7 @@ NAME = "postgres-restored"
 
 
 @pytest.fixture(scope="module")
-def archiving_copies(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def archiving_copies(tools: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillDeployment]:
     with changed_dev_stack(tmp_path_factory.mktemp("restored-archive"), "copies", archive_copies) as running:
         yield running
 
@@ -42,7 +42,7 @@ def copy_archives(dsn: str) -> str:
     return postgres.scalar(dsn, "SELECT failed_count FROM pg_stat_archiver")
 
 
-def test_a_second_target_gets_an_archive_of_its_own(archiving_copies: LocalStack) -> None:
+def test_a_second_target_gets_an_archive_of_its_own(archiving_copies: DrillDeployment) -> None:
     stack = archiving_copies
     assert stack.settings.restore.archive
     work = Workload(stack)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from drill import environment, postgres
-from drill.local_stack import LocalStack
+from drill.deployment import DrillDeployment
 from harness import processes
 from pgpitr_runtime import names
 from tests.e2e.storage import archive_key_prefix, objects_under
@@ -98,7 +98,7 @@ class ControlFiles:
 
 
 @pytest.fixture(scope="module")
-def control_files(shared_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> ControlFiles:
+def control_files(shared_stack: DrillDeployment, tmp_path_factory: pytest.TempPathFactory) -> ControlFiles:
     stopped = tmp_path_factory.mktemp("stopped") / "pgdata"
     initdb = shared_stack.tools.pg("initdb")
     env = environment.base_env(shared_stack.tools)
@@ -111,7 +111,7 @@ def control_files(shared_stack: LocalStack, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture
-def server(stack: LocalStack, control_files: ControlFiles, tmp_path: Path) -> Iterator[StandInServer]:
+def server(stack: DrillDeployment, control_files: ControlFiles, tmp_path: Path) -> Iterator[StandInServer]:
     pgdata = tmp_path / "pgdata"
     (pgdata / "pg_wal").mkdir(parents=True)
     postmaster = subprocess.Popen(["sleep", "3600"], env=processes.owned_env({}))
@@ -128,17 +128,17 @@ def server(stack: LocalStack, control_files: ControlFiles, tmp_path: Path) -> It
     finally:
         postmaster.kill()
         postmaster.wait()
-        stack.start_storage()
+        stack.storage.start()
         stand_in.wait_until_no_daemon()
 
 
-def archived_segments(stack: LocalStack) -> list[str]:
+def archived_segments(stack: DrillDeployment) -> list[str]:
     keys = objects_under(stack, f"{archive_key_prefix(stack)}/wal_005/")
     return [Path(key).name.split(".")[0] for key in keys if ".history" not in key and ".partial" not in key]
 
 
 def test_one_daemon_serves_the_recovery_and_stops_when_it_is_over(
-    stack: LocalStack, server: StandInServer, control_files: ControlFiles
+    stack: DrillDeployment, server: StandInServer, control_files: ControlFiles
 ) -> None:
     segment = archived_segments(stack)[-1]
     assert server.fetch(segment) == 0, server.log.read_text()
@@ -169,7 +169,7 @@ def test_one_daemon_serves_the_recovery_and_stops_when_it_is_over(
 
 
 def test_a_daemon_that_dies_is_replaced_and_one_whose_server_is_gone_stops(
-    stack: LocalStack, server: StandInServer
+    stack: DrillDeployment, server: StandInServer
 ) -> None:
     segment = archived_segments(stack)[-1]
     assert server.fetch(segment) == 0
@@ -186,11 +186,11 @@ def test_a_daemon_that_dies_is_replaced_and_one_whose_server_is_gone_stops(
 
 
 def test_storage_that_never_answers_aborts_recovery_within_the_segment_limit(
-    stack: LocalStack, server: StandInServer
+    stack: DrillDeployment, server: StandInServer
 ) -> None:
     segments = archived_segments(stack)
     assert server.fetch(segments[-1]) == 0
-    stack.hang_storage()
+    stack.storage.hang()
     started = time.monotonic()
     status = server.fetch(segments[0])
     elapsed = time.monotonic() - started
@@ -199,7 +199,9 @@ def test_storage_that_never_answers_aborts_recovery_within_the_segment_limit(
     assert "aborting recovery rather than ending it early" in server.log.read_text()
 
 
-def test_a_run_directory_left_by_a_killed_container_is_not_trusted(stack: LocalStack, server: StandInServer) -> None:
+def test_a_run_directory_left_by_a_killed_container_is_not_trusted(
+    stack: DrillDeployment, server: StandInServer
+) -> None:
     """/tmp outlives a container killed without cleanup, and a new container soon reuses its
     small pids: pid files naming live processes that are not this server's daemon and
     supervisor must start a new daemon, and those processes must be left alone."""

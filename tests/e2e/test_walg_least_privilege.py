@@ -184,7 +184,7 @@ def walg(tools: Toolchain, sandbox: IamSandbox, policies: dict[str, dict[str, An
 
 @pytest.fixture(scope="module")
 def server(walg: Walg, settings: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The primary as the drill creates it (LocalStack.create_primary): the image's
+    """The primary as the drill creates it (DrillDeployment.create_primary): the image's
     entrypoint initialises the empty data directory and creates the backup and monitoring
     roles with their grants (docker/bin/pgpitr-reconcile-roles), then runs the server with
     the shipped postgresql.conf, whose archive_command pushes to SOURCE with the primary's

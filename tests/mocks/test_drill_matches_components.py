@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from drill import environment
-from drill.local_stack import new_state
+from drill.deployment import new_state
 from harness.toolchain import Toolchain
 from pgpitr.container_env import recovery_environment
 from pgpitr_runtime import names

@@ -1,36 +1,31 @@
-"""The local stack: an S3 server (moto) behind a stoppable gateway, a primary archiving
-to it through WAL-G, and restored instances, each driven by the image's scripts."""
+"""The drill's deployment: what `pulumi up` makes, run as processes on this machine and
+driven by the image's own scripts. Storage (drill/storage_server.py), a primary archiving
+to it through WAL-G, the CronJobs' scripts run on demand, and restored instances
+(drill/restores.py), for one state folder."""
 
 from __future__ import annotations
 
 import json
 import secrets
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
-import psycopg
-
 from drill import environment, postgres
+from drill.encryption_keys import current_key_files, set_current_key
+from drill.restores import RECOVERY_TIMEOUT, Restores
 from drill.state import DrillState, InstanceState, S3State, free_port
+from drill.storage_server import DrillStorage
 from harness import processes
-from harness.paths import REPOSITORY_ROOT
 from harness.processes import HarnessError
 from harness.progress import Progress
+from harness.text import last_line
 from harness.toolchain import Toolchain, toolchain
-from pgpitr.container_env import recovery_environment
 from pgpitr.settings import StackSettings
-from pgpitr.settings.backup import BackupSettings
 from pgpitr_runtime import names
 from pgpitr_runtime.recovery import RecoveryOptions, RecoveryTarget
-
-S3_START_TIMEOUT = 60.0
-RECOVERY_TIMEOUT = 900.0
-
 
 _PROGRESS = Progress("drill")
 
@@ -40,13 +35,19 @@ def log(message: str) -> None:
     _PROGRESS.step(message)
 
 
-class LocalStack:
+class DrillDeployment:
     """Everything `python -m drill` manages, for one state folder."""
 
     def __init__(self, state: DrillState, tools: Toolchain | None = None) -> None:
         self.state = state
         self.tools = tools or toolchain()
         self.settings: StackSettings = environment.stack_settings(state.stack)
+        self.storage = DrillStorage(state)
+
+    @property
+    def restored(self) -> Restores:
+        """The restored instances, with the settings deployed now."""
+        return Restores(self.state, self.settings, self.tools)
 
     # --- paths and environments ------------------------------------------------
     @property
@@ -62,81 +63,6 @@ class LocalStack:
 
     def primary_dsn(self) -> str:
         return self.state.dsn(self.state.primary)
-
-    def s3_client(self) -> Any:
-        """boto3 against the S3 server itself (not the gateway), for setup and inspection."""
-        return boto3.client(
-            "s3",
-            endpoint_url=f"http://127.0.0.1:{self.state.s3.server_port}",
-            region_name=environment.DRILL_REGION,
-            aws_access_key_id=environment.DRILL_ACCESS_KEY_ID,
-            aws_secret_access_key=environment.DRILL_SECRET_ACCESS_KEY,
-        )
-
-    # --- S3 ---------------------------------------------------------------------
-    def start_s3_server(self) -> None:
-        s3 = self.state.s3
-        s3.server_pid = processes.start_background(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3.server_port)],
-            {"PATH": "/usr/bin:/bin", "HOME": str(self.state.path)},
-            self.state.path / "s3-server.log",
-            container=False,
-        )
-        processes.wait_for(self._s3_answers, S3_START_TIMEOUT, "the S3 server to answer")
-
-    def _s3_answers(self) -> bool:
-        try:
-            self.s3_client().list_buckets()
-            return True
-        except Exception:
-            if not processes.alive(self.state.s3.server_pid):
-                raise HarnessError(f"the S3 server exited; see {self.state.path / 's3-server.log'}") from None
-            return False
-
-    def create_bucket(self) -> None:
-        client = self.s3_client()
-        client.create_bucket(Bucket=self.state.s3.bucket)
-        client.put_bucket_versioning(Bucket=self.state.s3.bucket, VersioningConfiguration={"Status": "Enabled"})
-
-    def start_gateway(self, target: str | None = None) -> None:
-        s3 = self.state.s3
-        s3.gateway_pid = processes.start_background(
-            [sys.executable, "-m", "drill.s3_gateway", str(s3.endpoint_port), target or str(s3.server_port)],
-            {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPOSITORY_ROOT)},
-            self.state.path / "s3-gateway.log",
-            container=False,
-        )
-        processes.wait_for(self.gateway_accepts, 30, "the S3 gateway to listen")
-        self.state.save()
-
-    def gateway_accepts(self) -> bool:
-        import socket
-
-        try:
-            with socket.create_connection(("127.0.0.1", self.state.s3.endpoint_port), timeout=1):
-                return True
-        except OSError:
-            return False
-
-    def stop_storage(self) -> None:
-        """A storage outage as WAL-G sees it: the endpoint refuses connections."""
-        processes.stop_pid(self.state.s3.gateway_pid)
-        self.state.s3.gateway_pid = None
-        self.state.save()
-
-    def hang_storage(self) -> None:
-        """Storage as WAL-G sees it when the endpoint accepts connections and never answers."""
-        self.stop_storage()
-        self.start_gateway("hang")
-        self.state.s3.hanging = True
-        self.state.save()
-
-    def start_storage(self) -> None:
-        if self.state.s3.hanging:
-            self.stop_storage()
-            self.state.s3.hanging = False
-        if not processes.alive(self.state.s3.gateway_pid):
-            self.start_gateway()
 
     # --- the primary ------------------------------------------------------------
     def create_primary(self) -> None:
@@ -246,95 +172,6 @@ class LocalStack:
         postgres.wait_until_archived(self.primary_dsn(), segment, timeout)
         return time.monotonic() - started
 
-    def restore(
-        self,
-        target: RecoveryTarget,
-        options: RecoveryOptions,
-        backup: str = "auto",
-        timeout: float = RECOVERY_TIMEOUT,
-        after_fetch: Callable[[], None] | None = None,
-        name: str | None = None,
-    ) -> InstanceState:
-        """The restored instance: its init script on a new data directory, then PostgreSQL
-        as its container runs it; returns when recovery has finished as `options.action` says.
-        `name` as restore.name names it in a cluster (default: restored-N)."""
-        name = name or f"restored-{len(self.state.restores) + 1}"
-        base = self.state.path / name
-        if base.exists():
-            shutil.rmtree(base)
-        postgres.prepare_dirs(base)
-        paths = postgres.instance_paths(base)
-        instance = InstanceState(
-            name=name,
-            port=free_port(),
-            pgdata=str(paths["pgdata"]),
-            log=str(paths["log"]),
-            target=f"{target.kind} {target.value or ''}".strip(),
-        )
-        recovery = recovery_environment(target, options, backup, environment.WAL_FETCH_COMMAND)
-        instance.recovery = recovery
-        self.state.restores.append(instance)
-        self.state.save()
-        env = environment.restore_env(self.state, self.settings, self.tools, str(paths["pgdata"]), recovery, name)
-        result = processes.run(
-            [str(environment.SCRIPTS_DIR / names.RESTORE_SCRIPT)], env, timeout=3600, what=names.RESTORE_SCRIPT
-        )
-        (base / "restore.log").write_text(result.stderr)
-        instance.backup = result.stdout.strip().splitlines()[-1]
-        self.state.save()
-        postgres.write_conf(base, environment.restored_conf(self.settings))
-        if after_fetch is not None:
-            after_fetch()
-        postgres.start(base, instance.port, env)
-        self.wait_for_recovery(instance, base, options, timeout)
-        return instance
-
-    def restart_restored(self, instance: InstanceState) -> str:
-        """Restarts a restored pod: the init script runs again first, as Kubernetes does."""
-        base = self.state.path / instance.name
-        paths = postgres.instance_paths(base)
-        env = environment.restore_env(
-            self.state, self.settings, self.tools, str(paths["pgdata"]), instance.recovery, instance.name
-        )
-        postgres.stop(self.tools, base, env)
-        result = processes.run([str(environment.SCRIPTS_DIR / names.RESTORE_SCRIPT)], env, what=names.RESTORE_SCRIPT)
-        postgres.start(base, instance.port, env)
-        postgres.wait_until_accepting(self.state.dsn(instance), base)
-        return result.stderr
-
-    def wait_for_recovery(self, instance: InstanceState, base: Path, options: RecoveryOptions, timeout: float) -> None:
-        dsn = self.state.dsn(instance)
-        deadline = time.monotonic() + timeout
-
-        def check_alive() -> None:
-            if not postgres.running(base):
-                raise HarnessError(f"restored server {instance.name} stopped: {postgres.log_tail(base, 3)}")
-
-        if options.action == "shutdown":
-            processes.wait_for(lambda: not postgres.running(base), timeout, f"{instance.name} to shut down")
-            if "shutdown at recovery target" not in Path(instance.log).read_text():
-                raise HarnessError(f"restored server {instance.name} stopped: {postgres.log_tail(base, 3)}")
-            return
-        while time.monotonic() < deadline:
-            check_alive()
-            try:
-                with postgres.connect(dsn, timeout=2) as conn:
-                    row = conn.execute(
-                        "SELECT pg_is_in_recovery(),"
-                        " CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() END"
-                    ).fetchone()
-                    assert row is not None
-                    in_recovery, pause_state = bool(row[0]), row[1]
-                    if options.action == "promote" and not in_recovery:
-                        conn.execute("CREATE TEMP TABLE drill_write_check (x int)")
-                        return
-                    if options.action == "pause" and pause_state == "paused":
-                        return
-            except psycopg.Error:
-                pass
-            time.sleep(0.25)
-        raise HarnessError(f"recovery of {instance.name} did not finish in {timeout:.0f}s: {postgres.log_tail(base)}")
-
     def verify_restore(self, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
         """Runs the restore drill CronJob's script on a scratch directory; its JSON result."""
         scratch = self.state.path / "verify"
@@ -348,8 +185,7 @@ class LocalStack:
         )
         (self.state.path / "verify-restore.log").write_text(result.stderr)
         if result.returncode != 0:
-            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise HarnessError(f"{names.VERIFY_RESTORE_SCRIPT} failed: {last}")
+            raise HarnessError(f"{names.VERIFY_RESTORE_SCRIPT} failed: {last_line(result.stderr)}")
         report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
         shutil.rmtree(scratch, ignore_errors=True)
         return report
@@ -360,47 +196,29 @@ class LocalStack:
         result = processes.run([str(environment.SCRIPTS_DIR / names.WAL_CHAIN_SCRIPT)], env, check=False)
         (self.state.path / "wal-chain.log").write_text(result.stderr)
         if result.returncode != 0:
-            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise HarnessError(f"{names.WAL_CHAIN_SCRIPT} failed: {last.removeprefix('pgpitr: ')}")
+            last = last_line(result.stderr).removeprefix("pgpitr: ")
+            raise HarnessError(f"{names.WAL_CHAIN_SCRIPT} failed: {last}")
         summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
         return summary
 
-    def stop_restored(self, instance: InstanceState) -> None:
-        base = self.state.path / instance.name
-        env = {**environment.base_env(self.tools)}
-        postgres.stop(self.tools, base, env)
+    # --- restored instances ------------------------------------------------------
+    def restore(
+        self,
+        target: RecoveryTarget,
+        options: RecoveryOptions,
+        backup: str = "auto",
+        timeout: float = RECOVERY_TIMEOUT,
+        after_fetch: Callable[[], None] | None = None,
+        name: str | None = None,
+    ) -> InstanceState:
+        """A restored instance at `target` (drill.restores.Restores.restore)."""
+        return self.restored.restore(target, options, backup, timeout, after_fetch, name)
+
+    def restart_restored(self, instance: InstanceState) -> str:
+        return self.restored.restart(instance)
 
     def remove_restored(self, instance: InstanceState) -> None:
-        self.stop_restored(instance)
-        shutil.rmtree(self.state.path / instance.name, ignore_errors=True)
-        self.state.restores = [r for r in self.state.restores if r.name != instance.name]
-        self.state.save()
-
-
-def current_key_files(state: DrillState, method: str) -> dict[str, str]:
-    """The current key as its Secret holds it (the files a retired key's Secret mounts as)."""
-    if method == "libsodium":
-        return {names.LIBSODIUM_KEY_FILE: state.libsodium_key}
-    passphrase = {names.PGP_PASSPHRASE_FILE: state.pgp_passphrase} if state.pgp_passphrase else {}
-    return {names.PGP_KEY_FILE: state.pgp_key, **passphrase}
-
-
-def set_current_key(state: DrillState, backup: BackupSettings) -> None:
-    """The key of `backup`'s Secret: back from the retired ones when the stack points at
-    one of them again, else a new one, as a user would put in a new Secret."""
-    from drill import encryption_keys
-
-    state.libsodium_key = state.pgp_key = state.pgp_passphrase = ""
-    if backup.encryption is None or backup.encryption_secret is None:
-        return
-    files = state.retired_keys.pop(backup.encryption_secret, None)
-    if backup.encryption.method == "libsodium":
-        state.libsodium_key = files[names.LIBSODIUM_KEY_FILE] if files else encryption_keys.libsodium_key()
-    elif files:
-        state.pgp_key, state.pgp_passphrase = files[names.PGP_KEY_FILE], files.get(names.PGP_PASSPHRASE_FILE, "")
-    else:
-        state.pgp_passphrase = secrets.token_urlsafe(18)
-        state.pgp_key = encryption_keys.pgp_key(state.pgp_passphrase)
+        self.restored.remove(instance)
 
 
 def new_state(directory: Path, stack: str) -> DrillState:
@@ -423,7 +241,7 @@ def new_state(directory: Path, stack: str) -> DrillState:
     return state
 
 
-def up(directory: Path, stack: str = "dev") -> LocalStack:
+def up(directory: Path, stack: str = "dev") -> DrillDeployment:
     """Starts (or finds running) the S3 server and the primary. Idempotent."""
     if stack.endswith((".yaml", ".yml")):
         stack = str(environment.stack_file(stack))
@@ -432,25 +250,25 @@ def up(directory: Path, stack: str = "dev") -> LocalStack:
     if state is None:
         state = new_state(directory, stack)
         directory.mkdir(parents=True, exist_ok=True)
-        stack_ = LocalStack(state, tools)
+        deployment = DrillDeployment(state, tools)
         log(f"starting the S3 server on 127.0.0.1:{state.s3.server_port}")
-        stack_.start_s3_server()
-        stack_.create_bucket()
-        stack_.start_gateway()
+        deployment.storage.start_server()
+        deployment.storage.create_bucket()
+        deployment.storage.start_gateway()
         log(f"creating the primary on port {state.primary.port}")
-        stack_.create_primary()
+        deployment.create_primary()
         state.save()
-        return stack_
-    stack_ = LocalStack(state, tools)
+        return deployment
+    deployment = DrillDeployment(state, tools)
     if not processes.alive(state.s3.server_pid):
         raise HarnessError(
             f"the drill's S3 server in {directory} is gone, and its data with it;"
             " run `python -m drill down` and then `up` again"
         )
-    stack_.start_storage()
-    if not postgres.running(stack_.primary_base):
-        stack_.start_primary()
-    return stack_
+    deployment.storage.start()
+    if not postgres.running(deployment.primary_base):
+        deployment.start_primary()
+    return deployment
 
 
 def down(directory: Path) -> None:
