@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.progress import log
 from bench.versions import BENCH_SEAWEEDFS, SeaweedfsRelease
-from harness.build_cache import BuildError, ensure_folder, inputs_digest, run_build_script
+from harness.build_cache import BuildError, build_with_script, inputs_digest
 from harness.paths import TOOLS_DIR
 from harness.toolchain import ToolchainError
 
@@ -40,18 +40,15 @@ def build_weed(release: SeaweedfsRelease = BENCH_SEAWEEDFS) -> Path:
     log(f"building SeaweedFS {release.release} into {binary.parent}, once")
     env = os.environ | release.build_environment()
 
-    def make(partial: Path) -> None:
-        run_build_script(
-            ["bash", str(BUILD_SCRIPT), str(partial)],
-            env,
-            partial / "build.log",
-            f"SeaweedFS {release.version}",
-            prefix=f"{BUILD_SCRIPT.name}: ",
-            shown_as=(str(partial), str(binary.parent)),
-        )
-
     try:
-        ensure_folder(binary.parent, make, lambda folder: (folder / binary.name).is_file())
+        build_with_script(
+            binary.parent,
+            lambda partial: ["bash", str(BUILD_SCRIPT), str(partial)],
+            env,
+            f"SeaweedFS {release.version}",
+            script=BUILD_SCRIPT.name,
+            complete=lambda folder: (folder / binary.name).is_file(),
+        )
     except BuildError as error:
         raise ToolchainError(str(error)) from None
     return binary

@@ -38,7 +38,7 @@ from cluster.versions import (
     CLUSTER_PULUMI,
     CLUSTER_PULUMI_KUBERNETES,
 )
-from harness.build_cache import BuildError, ensure_folder, inputs_digest, run_build_script
+from harness.build_cache import BuildError, build_with_script, inputs_digest
 from harness.debian import PackagesError, install_missing
 from harness.paths import REPOSITORY_ROOT, TOOLS_DIR, shown
 from harness.progress import Progress
@@ -215,18 +215,7 @@ def ensure_built(build: Build, started: float) -> Path:
         raise ToolchainError(f"building {build.title} needs gcc; run `python -m cluster.toolchain` (Debian packages)")
     timing: dict[str, float] = {}
 
-    def make(partial: Path) -> None:
-        progress(f"building {build.title} into {shown(directory)}", started)
-        build_started = time.monotonic()
-        env = os.environ | build.environment | build.local_environment | go_job_limits()
-        run_build_script(
-            build_command(build, partial),
-            env,
-            partial / "build.log",
-            build.title,
-            prefix=f"{build.script}:",
-            shown_as=(str(partial), str(directory)),
-        )
+    def finish(partial: Path) -> None:
         missing = [output for output in build.outputs if not (partial / output).is_file()]
         if missing:
             raise BuildError(f"building {build.title} left no {', '.join(missing)} (full log: {partial / 'build.log'})")
@@ -238,8 +227,18 @@ def ensure_built(build: Build, started: float) -> Path:
         }
         (partial / "build.json").write_text(json.dumps(record, indent=2) + "\n")
 
+    progress(f"building {build.title} into {shown(directory)}", started)
+    build_started = time.monotonic()
     try:
-        built = ensure_folder(directory, make, lambda folder: is_complete(build, folder))
+        built = build_with_script(
+            directory,
+            lambda partial: build_command(build, partial),
+            os.environ | build.environment | build.local_environment | go_job_limits(),
+            build.title,
+            script=build.script,
+            complete=lambda folder: is_complete(build, folder),
+            finish=finish,
+        )
     except BuildError as error:
         raise ToolchainError(str(error)) from None
     if built:

@@ -124,3 +124,32 @@ def run_build_script(
     if returncode != 0:
         reason = last_line(log_path.read_text()).removeprefix(prefix).strip()
         raise BuildError(f"building {title} failed: {reason} (full log: {log_path})")
+
+
+def build_with_script(
+    folder: Path,
+    argv: Callable[[Path], Sequence[str]],
+    env: Mapping[str, str],
+    title: str,
+    *,
+    script: str,
+    complete: Callable[[Path], bool],
+    finish: Callable[[Path], None] | None = None,
+) -> bool:
+    """`folder` built by a build script (`argv(partial)`, its progress lines starting with
+    `script:`) unless `complete(folder)` holds; True when it was built now. `finish(partial)`
+    checks or adds to the result before it takes the folder's name."""
+
+    def make(partial: Path) -> None:
+        run_build_script(
+            argv(partial),
+            env,
+            partial / "build.log",
+            title,
+            prefix=f"{script}:",
+            shown_as=(str(partial), str(folder)),
+        )
+        if finish is not None:
+            finish(partial)
+
+    return ensure_folder(folder, make, complete)

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.build_cache import BuildError, ensure_folder, inputs_digest, run_build_script
+from harness.build_cache import BuildError, build_with_script, inputs_digest
 from harness.paths import REPOSITORY_ROOT, TOOLS_DIR
 from pgpitr.versions import DEFAULT_WALG_VERSION, WALG_RELEASES, WalgRelease
 from pgpitr_runtime import names
@@ -93,18 +93,15 @@ def build_walg(release: WalgRelease) -> Path:
     env = os.environ | release.build_environment() | source_environment(release)
     print(f"harness.toolchain: building WAL-G {release.tag} ({build_key(release)})", file=sys.stderr, flush=True)
 
-    def make(partial: Path) -> None:
-        run_build_script(
-            ["bash", str(BUILD_SCRIPT), str(partial / binary.name)],
-            env,
-            partial / "build.log",
-            f"WAL-G {release.tag}",
-            prefix=f"{BUILD_SCRIPT.name}: ",
-            shown_as=(str(partial), str(binary.parent)),
-        )
-
     try:
-        ensure_folder(binary.parent, make, walg_complete)
+        build_with_script(
+            binary.parent,
+            lambda partial: ["bash", str(BUILD_SCRIPT), str(partial / binary.name)],
+            env,
+            f"WAL-G {release.tag}",
+            script=BUILD_SCRIPT.name,
+            complete=walg_complete,
+        )
     except BuildError as error:
         raise ToolchainError(str(error)) from None
     return binary
