@@ -11,8 +11,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from harness.processes import alive
-
 SYSCTLS: Final = (
     # kubelet (container_manager_linux setupKernelTunables)
     "kernel.panic",
@@ -159,36 +157,3 @@ def remove_cgroup_tree(cgroup: Path) -> bool:
             except OSError:
                 return False
     return True
-
-
-def processes_with(fragment: bytes) -> list[int]:
-    """Pids whose command line contains `fragment`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        with contextlib.suppress(OSError):
-            if fragment in (entry / "cmdline").read_bytes() and alive(int(entry.name)):
-                found.append(int(entry.name))
-    return found
-
-
-def processes_marked(variable: str, owners: Iterable[int]) -> list[int]:
-    """Live processes whose environment carries `variable`=<one of owners>."""
-    marks = {f"{variable}={owner}".encode() for owner in owners}
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        with contextlib.suppress(OSError):
-            if marks & set((entry / "environ").read_bytes().split(b"\0")) and alive(int(entry.name)):
-                found.append(int(entry.name))
-    return found
-
-
-def command_line(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]

@@ -9,11 +9,11 @@ import json
 from pathlib import Path
 
 from cluster import api as k8s
-from cluster import host, node
+from cluster import node
 from cluster.config import WorkDir
 from cluster.pki import Pki
 from cluster.state import ClusterError, ClusterState, ProcessRecord, Progress
-from harness.processes import alive, start_background, stop_pid, wait_for
+from harness.processes import alive, command_line, start_background, stop_pid, wait_for
 
 
 def log_tail(path: Path, lines: int = 3) -> str:
@@ -44,7 +44,7 @@ class Supervisor:
 
     def running(self, name: str) -> bool:
         record = self.state.processes.get(name)
-        return record is not None and alive(record.pid) and host.command_line(record.pid)[:1] == [record.program]
+        return record is not None and alive(record.pid) and command_line(record.pid)[:1] == [record.program]
 
     def ensure(self, program: node.Program) -> None:
         """Starts the program unless it runs; either way waits until it is ready."""

@@ -14,7 +14,7 @@ from cluster.parts import built_parts
 from cluster.state import ClusterError, ClusterState
 from cluster.supervisor import Supervisor
 from harness import mounts
-from harness.processes import OWNER_VARIABLE, HarnessError, stop_pid, wait_for
+from harness.processes import OWNER_VARIABLE, HarnessError, marked, mentioning, stop_pid, wait_for
 
 POD_DELETION_TIMEOUT: Final = 120.0
 
@@ -63,8 +63,8 @@ def stop_processes(cluster: Supervisor, report: dict[str, Any]) -> None:
         report["containers_removed"] = len(runtime.remove_all_containers(cluster.work))
         cluster.step(f"removed {report['containers_removed']} containers and their tasks")
     cluster.stop("containerd")
-    socket = str(cluster.work.containerd_socket).encode()
-    shims = [pid for pid in host.processes_with(socket) if pid not in cluster.recorded_pids()]
+    socket = str(cluster.work.containerd_socket)
+    shims = [pid for pid in mentioning(socket, in_environment=False) if pid not in cluster.recorded_pids()]
     for pid in shims:
         stop_pid(pid, 5)
     report["shims_stopped"] = len(shims)
@@ -73,10 +73,10 @@ def stop_processes(cluster: Supervisor, report: dict[str, Any]) -> None:
         cluster.stop(name)
     for name in list(cluster.state.processes):
         cluster.stop(name)
-    strays = host.processes_marked(OWNER_VARIABLE, cluster.state.owners)
+    strays = marked(OWNER_VARIABLE, cluster.state.owners)
     for pid in strays:
         stop_pid(pid, 5)
-    report["strays_stopped"] = [" ".join(host.command_line(pid)) or str(pid) for pid in strays]
+    report["strays_stopped"] = [command or str(pid) for pid, command in strays.items()]
     cluster.step("every process of the cluster stopped")
 
 

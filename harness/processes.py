@@ -19,6 +19,9 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+import psutil
 
 OWNER_VARIABLE = "PGPITR_STARTED_BY"
 """Set on every process the drill starts, to the pid of the Python process that started
@@ -106,33 +109,40 @@ def run(
     return result
 
 
-def live_processes() -> Iterator[tuple[Path, list[str]]]:
-    """Each live (not zombie) process's /proc entry and the fields of its stat after the
-    command: state, ppid, pgrp, session, ..."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields and fields[0] != "Z":
-            yield entry, fields
+def _live(attributes: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """psutil's view of each live process but this one (zombies left out), with
+    `attributes` (None where the process hides them or is gone)."""
+    me = os.getpid()
+    for process in psutil.process_iter(["pid", "status", *attributes], ad_value=None):
+        info: dict[str, Any] = process.info
+        if info["pid"] != me and info["status"] not in (None, psutil.STATUS_ZOMBIE):
+            yield info
+
+
+def command_line(pid: int) -> list[str]:
+    """The arguments of process `pid`; empty when it is gone (or a kernel thread)."""
+    try:
+        return psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return []
+
+
+def marked(variable: str, owners: Iterable[int]) -> dict[int, str]:
+    """Live processes whose environment carries `variable`=<one of `owners`>, with their
+    command lines."""
+    wanted = {str(owner) for owner in owners}
+    return {
+        info["pid"]: " ".join(info["cmdline"] or ())
+        for info in _live(["environ", "cmdline"])
+        if (info["environ"] or {}).get(variable) in wanted
+    }
 
 
 def started_by(owner: int) -> dict[int, str]:
     """Live processes carrying the mark (OWNER_VARIABLE) of the Python process `owner`,
     which every process it started through this module, and their children, inherit;
     with their command lines."""
-    mark = f"{OWNER_VARIABLE}={owner}".encode()
-    found = {}
-    for entry, _ in live_processes():
-        try:
-            if mark in (entry / "environ").read_bytes().split(b"\0"):
-                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-    return found
+    return marked(OWNER_VARIABLE, [owner])
 
 
 def kill_all(pids: Iterable[int]) -> None:
@@ -144,7 +154,12 @@ def kill_all(pids: Iterable[int]) -> None:
 
 def session_members(session: int) -> list[int]:
     """Pids of the live processes in session `session` (its leader may be gone)."""
-    return [int(entry.name) for entry, fields in live_processes() if int(fields[3]) == session]
+    members = []
+    for info in _live([]):
+        with contextlib.suppress(OSError):
+            if os.getsid(info["pid"]) == session:
+                members.append(info["pid"])
+    return members
 
 
 def kill_session(session: int) -> None:
@@ -152,19 +167,17 @@ def kill_session(session: int) -> None:
     kill_all(session_members(session))
 
 
-def mentioning(marker: str) -> list[int]:
-    """Pids of live processes with `marker` in their command line or environment (every
-    helper a server starts inherits its PGDATA)."""
-    needle = marker.encode()
+def mentioning(marker: str, *, in_environment: bool = True) -> list[int]:
+    """Pids of live processes with `marker` in their command line or (unless
+    `in_environment` is False) their environment: every helper a server starts inherits
+    its PGDATA."""
     found = []
-    for entry, _ in live_processes():
-        if int(entry.name) == os.getpid():
-            continue
-        try:
-            if needle in (entry / "cmdline").read_bytes() + b"\0" + (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
+    for info in _live(["cmdline", "environ"]):
+        words = list(info["cmdline"] or ())
+        if in_environment:
+            words += [f"{name}={value}" for name, value in (info["environ"] or {}).items()]
+        if any(marker in word for word in words):
+            found.append(info["pid"])
     return found
 
 
