@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from cluster import host, network
-from harness.mounts import unescape_mount_path
+from harness.mounts import mount_table
 
 
 def _ip_json(*args: str) -> list[dict[str, Any]]:
@@ -58,11 +57,7 @@ def iptables_rules() -> dict[str, list[str]]:
 
 
 def mounts() -> list[str]:
-    return sorted(
-        f"{unescape_mount_path(fields[1])} {fields[2]}"
-        for fields in (line.split() for line in Path("/proc/mounts").read_text().splitlines())
-        if len(fields) >= 3
-    )
+    return sorted(f"{point} {kind}" for point, kind in mount_table())
 
 
 def listening() -> list[str]:

@@ -17,8 +17,14 @@ def unescape_mount_path(field: str) -> str:
     return _ESCAPE.sub(lambda match: chr(int(match.group(1), 8)), field)
 
 
+def mount_table() -> list[tuple[str, str]]:
+    """Each mount as (mount point, file system type), in /proc/mounts' order."""
+    rows = (line.split() for line in MOUNTS.read_text().splitlines())
+    return [(unescape_mount_path(fields[1]), fields[2]) for fields in rows if len(fields) >= 3]
+
+
 def mount_points() -> list[str]:
-    return [unescape_mount_path(line.split()[1]) for line in MOUNTS.read_text().splitlines() if line]
+    return [point for point, _ in mount_table()]
 
 
 def mounts_under(roots: Iterable[Path | str]) -> list[str]:

@@ -7,9 +7,9 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from harness.processes import started_by
@@ -35,7 +35,7 @@ def _leftovers(known: set[int]) -> dict[int, str]:
 
 
 def processes_now() -> set[int]:
-    return {int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()}
+    return set(psutil.pids())
 
 
 @pytest.fixture(scope="session", autouse=True)

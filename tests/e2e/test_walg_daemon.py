@@ -60,17 +60,12 @@ class StandInServer:
 
     def daemons(self) -> list[int]:
         """`wal-g daemon` processes whose socket is in this server's run directory."""
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if argv[:2] == [b"wal-g", b"daemon"] and self.run_dir_name().encode() in argv[2]:
-                found.append(int(entry.name))
-        return found
+        name = self.run_dir_name()
+        return [
+            pid
+            for pid in processes.mentioning(name, in_environment=False)
+            if (argv := processes.command_line(pid))[:2] == ["wal-g", "daemon"] and name in argv[2]
+        ]
 
     def set_control_file(self, content: bytes) -> None:
         (self.pgdata / "global").mkdir(exist_ok=True)
@@ -79,8 +74,7 @@ class StandInServer:
     def run_dir(self) -> Path:
         """The directory of this server's daemon, from the socket the daemon serves."""
         (daemon,) = self.daemons()
-        socket = Path((Path("/proc") / str(daemon) / "cmdline").read_bytes().split(b"\0")[2].decode())
-        return socket.parent
+        return Path(processes.command_line(daemon)[2]).parent
 
     def run_dir_name(self) -> str:
         return f"-{self.postmaster.pid}"
