@@ -4,6 +4,7 @@ line each, naming the setting and the way to do it instead."""
 from __future__ import annotations
 
 from pgpitr.deployed.record import DeployedSettings
+from pgpitr.quantities import parse_quantity
 
 PROJECT = "pgpitr"
 
@@ -49,6 +50,7 @@ def refusals(previous: DeployedSettings | None, current: DeployedSettings, stack
                 " Change its mode or days instead, or move the archive to a new bucket (see bucket.name)",
             )
         )
+    found += storage_refusals(previous, current)
     still_readable = {current.encryption_secret, *current.retired_secrets}
     if previous.encryption_secret is not None and previous.encryption_secret not in still_readable:
         found.append(
@@ -58,6 +60,32 @@ def refusals(previous: DeployedSettings | None, current: DeployedSettings, stack
                 f" list {previous.encryption_secret} in backup.retiredEncryptionSecrets (and keep the Secret"
                 " until retention has removed what it encrypted), or restores to any time before this change"
                 " cannot read it",
+            )
+        )
+    return found
+
+
+def storage_refusals(previous: DeployedSettings, current: DeployedSettings) -> list[str]:
+    """A volume grows in place; it cannot shrink or move to another StorageClass."""
+    found = []
+    before, after = previous.storage_size, current.storage_size
+    if before is not None and after is not None and parse_quantity(after) < parse_quantity(before):
+        found.append(
+            _line(
+                "storage.size",
+                f"cannot shrink a deployed volume ({before} -> {after}): Kubernetes only grows volumes."
+                " Keep the size, or, for a smaller volume, `pulumi destroy` (the archive stays), then"
+                " `pulumi up` with the new size: the database comes back from the archive",
+            )
+        )
+    if previous.storage_size is not None and previous.storage_class != current.storage_class:
+        old, new = (name or "(the cluster default)" for name in (previous.storage_class, current.storage_class))
+        found.append(
+            _line(
+                "storage.storageClass",
+                f"cannot change on a deployed stack ({old} -> {new}): a volume stays in the class it"
+                " was made in. To move: `pulumi destroy` (the archive stays), then `pulumi up` with the"
+                " new class: the database comes back from the archive into a volume of that class",
             )
         )
     return found

@@ -29,6 +29,10 @@ class DeployedSettings:
     locations: tuple[LocationSettings, ...] = ()
     """The settings of each location of the primary's archive, first to current
     (pgpitr.deployed.locations)."""
+    storage_size: str | None = None
+    """storage.size (None: recorded by a pgpitr that did not record it)."""
+    storage_class: str | None = None
+    """storage.storageClass (None: the cluster's default class)."""
     format: int = FORMAT
 
     @staticmethod
@@ -45,6 +49,8 @@ class DeployedSettings:
             encryption_secret=backup.encryption_secret,
             retired_secrets=tuple(backup.retired_encryption_secrets),
             locations=opened_locations(previous.locations if previous else (), current),
+            storage_size=settings.storage.size,
+            storage_class=settings.storage.storage_class,
         )
 
     def output(self) -> dict[str, Any]:
@@ -64,6 +70,7 @@ class DeployedSettings:
         try:
             bucket_name = value.get("bucket_name")
             secret = value.get("encryption_secret")
+            size, storage_class = value.get("storage_size"), value.get("storage_class")
             return DeployedSettings(
                 namespace=str(value["namespace"]),
                 bucket_provider=str(value["bucket_provider"]),
@@ -72,6 +79,8 @@ class DeployedSettings:
                 encryption_secret=None if secret is None else str(secret),
                 retired_secrets=tuple(str(name) for name in value.get("retired_secrets") or ()),
                 locations=tuple(LocationSettings.from_output(raw) for raw in value.get("locations") or ()),
+                storage_size=None if size is None else str(size),
+                storage_class=None if storage_class is None else str(storage_class),
             )
         except (KeyError, ValueError):
             return None

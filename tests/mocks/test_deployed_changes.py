@@ -178,3 +178,43 @@ def test_settings_that_come_back_open_a_location_of_their_own() -> None:
     assert opened_locations((), plain) == (plain,)
     assert opened_locations((plain,), plain) == (plain,)
     assert opened_locations((plain, sodium), plain) == (plain, sodium, plain)
+
+
+def test_a_volume_may_grow_but_not_shrink(dev_config: dict[str, Any]) -> None:
+    small = {**dev_config, "pgpitr:storage": {"size": "20Gi"}}
+    assert redeploy(small, {**dev_config, "pgpitr:storage": {"size": "30Gi"}}) is None
+    refusal = redeploy({**dev_config, "pgpitr:storage": {"size": "30Gi"}}, small)
+    assert refusal is not None and "\n" not in refusal
+    assert refusal.startswith("invalid stack config: pgpitr:storage.size: cannot shrink a deployed volume")
+    assert "(30Gi -> 20Gi)" in refusal
+    # The same size written another way is no change.
+    assert (
+        redeploy(
+            {**dev_config, "pgpitr:storage": {"size": "1Ti"}}, {**dev_config, "pgpitr:storage": {"size": "1024Gi"}}
+        )
+        is None
+    )
+
+
+def test_a_storage_class_change_is_refused(dev_config: dict[str, Any]) -> None:
+    fast = {**dev_config, "pgpitr:storage": {"size": "50Gi", "storageClass": "fast"}}
+    refusal = redeploy(dev_config, fast)
+    assert refusal is not None and "\n" not in refusal
+    assert refusal.startswith("invalid stack config: pgpitr:storage.storageClass: cannot change on a deployed stack")
+    assert "((the cluster default) -> fast)" in refusal
+    assert redeploy(fast, {**fast, "pgpitr:storage": {"size": "60Gi", "storageClass": "fast"}}) is None
+
+
+def test_a_record_without_storage_refuses_no_storage_change() -> None:
+    """Stacks deployed before the record held the storage settings: nothing to compare."""
+    older = DeployedSettings(namespace="database", bucket_provider="aws", bucket_name=None, object_lock=False)
+    newer = DeployedSettings(
+        namespace="database",
+        bucket_provider="aws",
+        bucket_name=None,
+        object_lock=False,
+        storage_size="1Gi",
+        storage_class="x",
+    )
+    assert refusals(older, newer, "dev") == []
+    assert DeployedSettings.from_output(newer.output()) == newer
