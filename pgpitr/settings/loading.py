@@ -17,7 +17,9 @@ from pgpitr.settings.bucket import AwsBucketSettings, S3CompatibleBucketSettings
 from pgpitr.settings.stack import StackSettings
 
 PROJECT = "pgpitr"
-_FIELD_PREFIX = re.compile(r"^([a-zA-Z]+(?:\.[a-zA-Z]+)*): (.*)$", re.DOTALL)
+_FIELD_PREFIX = re.compile(r"^([a-zA-Z]+(?:\.[a-zA-Z_][a-zA-Z0-9_]*)*): (.*)$", re.DOTALL)
+"""A message that starts with the key it is about (`storage.size: ...`); the later parts
+may be PostgreSQL parameter names (`postgresql.shared_buffers: ...`)."""
 _UNION_TAGS = frozenset(
     {"irsa", "podIdentity", "staticKeys", "aws", "s3Compatible", "str", "int", "bool", "float", "dict[str,str]"}
 )

@@ -5,6 +5,7 @@ from typing import Any, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from pgpitr.parameters.check import problems
 from pgpitr.settings.aws import Identity, ImageSettings
 from pgpitr.settings.backup import BackupSettings
 from pgpitr.settings.base import SettingsModel
@@ -94,6 +95,15 @@ class StackSettings(SettingsModel):
                 " (add one to pgpitr/versions.py with its commit)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _parameters_postgresql_accepts(self) -> Self:
+        """Each `postgresql` value as this major's own catalogue says it may be."""
+        found = problems(self.postgresql.root, self.postgres_version)
+        if found:
+            name, message = next(iter(found.items()))
+            raise ValueError(f"postgresql.{name}: {message}")
+        return self
 
     @model_validator(mode="after")
     def _restored_name_differs(self) -> Self:

@@ -120,6 +120,30 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str, str]] = [
         "pgpitr:postgresql",
         "not a PostgreSQL parameter",
     ),
+    (
+        "postgresql size that is no size",
+        {"postgresql": {"shared_buffers": "lots"}},
+        "pgpitr:postgresql.shared_buffers",
+        "is not an integer with a unit",
+    ),
+    (
+        "postgresql value out of range",
+        {"postgresVersion": 17, "postgresql": {"max_connections": 0}},
+        "pgpitr:postgresql.max_connections",
+        "outside the valid range (1 .. 262143) for PostgreSQL 17",
+    ),
+    (
+        "postgresql unknown parameter",
+        {"postgresql": {"shared_bufers": "1GB"}},
+        "pgpitr:postgresql.shared_bufers",
+        "did you mean shared_buffers",
+    ),
+    (
+        "postgresql parameter of a later major",
+        {"postgresVersion": 16, "postgresql": {"io_combine_limit": "128kB"}},
+        "pgpitr:postgresql.io_combine_limit",
+        "is not a parameter of PostgreSQL 16",
+    ),
     ("bad bucket name", {"bucket": {"name": "My_Bucket"}}, "pgpitr:bucket.name", "S3 bucket name"),
     (
         "object lock without days",
