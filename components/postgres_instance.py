@@ -3,7 +3,6 @@ and a single-replica StatefulSet on the pgpitr image. The primary and the restor
 instance are both this component; the restored one adds an init container that fills
 its empty volume from the archive."""
 
-import hashlib
 from dataclasses import dataclass, field
 
 import pulumi
@@ -28,6 +27,7 @@ from pgpitr.container_env import (
     role_names_environment,
     stop_environment,
 )
+from pgpitr.postgresql_conf import ServerConfig
 from pgpitr.settings.database import ResourceSettings, StorageSettings
 from pgpitr_runtime import names
 
@@ -52,7 +52,7 @@ class InstanceSpec:
     name: str
     namespace: pulumi.Input[str]
     image: pulumi.Input[str]
-    postgresql_conf: str
+    postgresql_conf: ServerConfig
     archive: StorageAccess
     """WAL-G's access to this instance's archive prefix (and, restored, the source's)."""
     passwords: DatabaseCredentials
@@ -259,6 +259,24 @@ def postgres_container(spec: InstanceSpec) -> k8s.core.v1.ContainerArgs:
     )
 
 
+def config_reloader_container(spec: InstanceSpec) -> k8s.core.v1.ContainerArgs:
+    """Reloads the server when the kubelet updates postgresql.conf (docker/bin/pgpitr-config-reloader)."""
+    return k8s.core.v1.ContainerArgs(
+        name="config-reloader",
+        image=spec.image,
+        command=[f"{names.IMAGE_BIN_DIR}/{names.CONFIG_RELOADER_SCRIPT}", CONFIG_PATH],
+        env=plain_env({names.POSTGRES_USER: names.SUPERUSER_ROLE}),
+        resources=k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": "5m", "memory": "16Mi"}, limits={"cpu": "100m", "memory": "64Mi"}
+        ),
+        security_context=container_security_context(),
+        volume_mounts=[
+            *scratch_mounts(),
+            k8s.core.v1.VolumeMountArgs(name=kn.CONFIG_VOLUME, mount_path=names.IMAGE_CONFIG_DIR, read_only=True),
+        ],
+    )
+
+
 class PostgresInstance(pulumi.ComponentResource):
     """`host` is the client Service's in-cluster DNS name."""
 
@@ -275,7 +293,7 @@ class PostgresInstance(pulumi.ComponentResource):
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=kn.config_map(name), namespace=spec.namespace, labels=labels),
-            data={names.POSTGRESQL_CONF_FILE: spec.postgresql_conf},
+            data={names.POSTGRESQL_CONF_FILE: spec.postgresql_conf.text},
             opts=child,
         )
         headless = k8s.core.v1.Service(
@@ -302,7 +320,9 @@ class PostgresInstance(pulumi.ComponentResource):
             opts=child,
         )
 
-        annotations = {"pgpitr.io/config-sha256": hashlib.sha256(spec.postgresql_conf.encode()).hexdigest()}
+        # Only what a restart applies rolls the pod; the config reloader (a container of
+        # the pod) reloads the server for the rest once the kubelet has updated the file.
+        annotations = {kn.RESTART_SETTINGS_ANNOTATION: spec.postgresql_conf.restart_digest}
         init_containers = []
         pod_volumes = [*scratch_volumes(), *spec.archive.volumes, *spec.keys.volumes, *spec.extra_volumes]
         if spec.restore is not None:
@@ -340,7 +360,7 @@ class PostgresInstance(pulumi.ComponentResource):
                         security_context=pod_security_context(),
                         termination_grace_period_seconds=STOP_GRACE_SECONDS,
                         init_containers=init_containers or None,
-                        containers=[postgres_container(spec), *spec.extra_containers],
+                        containers=[postgres_container(spec), config_reloader_container(spec), *spec.extra_containers],
                         volumes=[
                             k8s.core.v1.VolumeArgs(
                                 name=kn.CONFIG_VOLUME,

@@ -24,7 +24,7 @@ from pgpitr.deployed.locations import locations_output
 from pgpitr.deployed.record import OUTPUT_NAME, DeployedSettings
 from pgpitr.iam_policies import Access, PrefixGrant
 from pgpitr.monitoring.alert_rules import rule_groups
-from pgpitr.postgresql_conf import render_postgresql_conf
+from pgpitr.postgresql_conf import server_config
 from pgpitr.settings import StackSettings
 from pgpitr.settings.stack import PRIMARY_NAME
 from pgpitr.versions import WALG_RELEASES
@@ -131,7 +131,9 @@ def build(settings: StackSettings) -> StackOutputs:
             name=PRIMARY_NAME,
             namespace=ns,
             image=image,
-            postgresql_conf=render_postgresql_conf(settings.archive_timeout, settings.postgresql.root),
+            postgresql_conf=server_config(
+                settings.archive_timeout, settings.postgresql.root, settings.postgres_version
+            ),
             archive=primary_access,
             passwords=passwords,
             keys=keys,
@@ -200,8 +202,11 @@ def build(settings: StackSettings) -> StackOutputs:
                 name=restore.name,
                 namespace=ns,
                 image=image,
-                postgresql_conf=render_postgresql_conf(
-                    settings.archive_timeout, settings.postgresql.root, archive=restore.archive
+                postgresql_conf=server_config(
+                    settings.archive_timeout,
+                    settings.postgresql.root,
+                    settings.postgres_version,
+                    archive=restore.archive,
                 ),
                 archive=restored_access,
                 passwords=passwords,

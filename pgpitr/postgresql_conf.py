@@ -2,8 +2,10 @@
 performance defaults and whatever the user adds."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 
+from pgpitr.parameters.check import restart_fingerprint
 from pgpitr_runtime import names
 from pgpitr_runtime.recovery import quote_setting
 
@@ -74,24 +76,66 @@ def archiving_settings(archive_timeout_seconds: int, archive: bool = True) -> di
     return settings
 
 
+def conf_sections(
+    archive_timeout_seconds: int,
+    user_parameters: Mapping[str, Scalar],
+    archive: bool = True,
+) -> list[tuple[str, dict[str, Scalar]]]:
+    """The file's sections, titled; user parameters may override the performance defaults only."""
+    clash = sorted(OWNED_SETTINGS & set(user_parameters))
+    if clash:
+        raise ValueError(f"postgresql parameters {', '.join(clash)} are set by pgpitr")
+    return [
+        ("Continuous archiving through WAL-G (set by pgpitr)", archiving_settings(archive_timeout_seconds, archive)),
+        ("Performance defaults", {k: v for k, v in PERFORMANCE_DEFAULTS.items() if k not in user_parameters}),
+        ("From stack config `postgresql`", dict(user_parameters)),
+    ]
+
+
+def conf_settings(
+    archive_timeout_seconds: int,
+    user_parameters: Mapping[str, Scalar],
+    archive: bool = True,
+) -> dict[str, Scalar]:
+    """Every parameter the file sets, with its value."""
+    merged: dict[str, Scalar] = {}
+    for _, settings in conf_sections(archive_timeout_seconds, user_parameters, archive):
+        merged |= settings
+    return merged
+
+
 def render_postgresql_conf(
     archive_timeout_seconds: int,
     user_parameters: Mapping[str, Scalar],
     archive: bool = True,
 ) -> str:
-    """The whole file; user parameters may override the performance defaults only."""
-    clash = sorted(OWNED_SETTINGS & set(user_parameters))
-    if clash:
-        raise ValueError(f"postgresql parameters {', '.join(clash)} are set by pgpitr")
-    sections = [
-        ("Continuous archiving through WAL-G (set by pgpitr)", archiving_settings(archive_timeout_seconds, archive)),
-        ("Performance defaults", {k: v for k, v in PERFORMANCE_DEFAULTS.items() if k not in user_parameters}),
-        ("From stack config `postgresql`", dict(user_parameters)),
-    ]
+    """The whole file."""
     lines: list[str] = []
-    for title, settings in sections:
+    for title, settings in conf_sections(archive_timeout_seconds, user_parameters, archive):
         if settings:
             lines.append(f"# {title}")
             lines.extend(f"{name} = {literal(value)}" for name, value in sorted(settings.items()))
             lines.append("")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """postgresql.conf and the digest of what in it only a restart applies: the pod is
+    rolled when the digest changes; any other change reaches the server by a reload."""
+
+    text: str
+    restart_digest: str
+
+
+def server_config(
+    archive_timeout_seconds: int,
+    user_parameters: Mapping[str, Scalar],
+    postgres_major: int,
+    archive: bool = True,
+) -> ServerConfig:
+    settings = conf_settings(archive_timeout_seconds, user_parameters, archive)
+    return ServerConfig(
+        render_postgresql_conf(archive_timeout_seconds, user_parameters, archive),
+        restart_fingerprint(settings, postgres_major),
+    )

@@ -235,7 +235,7 @@ def test_restored_instance_carries_its_target(
     assert server["PGPITR_SOURCE_ARCHIVE"] == recorded.outputs["walg_s3_prefix"]
     assert server["PGPITR_ARCHIVE"] == env["PGPITR_ARCHIVE"]
     # A restored copy has its restore init container, not the primary's bootstrap.
-    assert set(containers(pod)) == {"restore", "postgres", "exporter"}
+    assert set(containers(pod)) == {"restore", "postgres", "config-reloader", "exporter"}
     assert pod["serviceAccountName"] == "postgres-restored"
     assert "postgres-restored" in objects(recorded, "Service")
 

@@ -99,5 +99,5 @@ def test_disabled_monitoring_leaves_it_all_out(dev_config: dict[str, Any]) -> No
     recorded = run_program(dev_config)
     assert not of_kind(recorded, "PodMonitor") and not of_kind(recorded, "PrometheusRule")
     (statefulset,) = of_kind(recorded, "StatefulSet")
-    assert set(containers(statefulset["spec"]["template"]["spec"])) == {"bootstrap", "postgres"}
+    assert set(containers(statefulset["spec"]["template"]["spec"])) == {"bootstrap", "postgres", "config-reloader"}
     assert not [c for c in of_kind(recorded, "ConfigMap") if "exporter" in c["metadata"]["name"]]
