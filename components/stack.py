@@ -190,7 +190,7 @@ def build(settings: StackSettings) -> StackOutputs:
     restore = settings.restore
     if restore.enabled and restore.target is not None:
         target = restore.target.to_target()
-        target_summary = restore_target_summary(target, restore.backup)
+        target_summary = restore_target_summary(target, restore.backup, restore.options)
         own_prefix = archive_prefix(restored_archive_path(restore.name, target_summary))
         restored_access = store.access(
             restore.name,

@@ -26,7 +26,7 @@ from pgpitr.settings.stack import PRIMARY_NAME
 from pgpitr.settings.stack_file import read_stack_file
 from pgpitr.walg_env import ArchiveLocation, archive_prefix, s3_compatible_location, walg_environment
 from pgpitr_runtime import names
-from pgpitr_runtime.recovery import RecoveryTarget
+from pgpitr_runtime.recovery_env import target_from_env
 
 DRILL_REGION = "us-east-1"
 DRILL_ACCESS_KEY_ID = "pgpitr-drill"
@@ -211,10 +211,8 @@ def restore_env(
     and the copy's own, one per target (pgpitr.container_env.restored_archive_path)."""
     own_archive = instance
     if names.PGPITR_RECOVERY_TARGET_KIND in recovery:
-        target = RecoveryTarget.parse(
-            recovery[names.PGPITR_RECOVERY_TARGET_KIND], recovery.get(names.PGPITR_RECOVERY_TARGET_VALUE) or None
-        )
-        summary = restore_target_summary(target, recovery.get(names.PGPITR_RECOVERY_BACKUP) or "auto")
+        target, options = target_from_env(recovery)
+        summary = restore_target_summary(target, recovery.get(names.PGPITR_RECOVERY_BACKUP) or "auto", options)
         own_archive = restored_archive_path(instance, summary)
     return {
         **entrypoint_env(state, tools, pgdata),

@@ -67,10 +67,21 @@ def role_names_environment() -> dict[str, str]:
     return {names.PGPITR_BACKUP_ROLE: names.BACKUP_ROLE, names.PGPITR_MONITOR_ROLE: names.MONITOR_ROLE}
 
 
-def restore_target_summary(target: RecoveryTarget, backup: str) -> str:
+def restore_target_summary(target: RecoveryTarget, backup: str, options: RecoveryOptions | None = None) -> str:
     """What a restored copy is made for: its pod's annotation, and what names its volume
-    claim and its archive."""
-    return f"{target.kind}={target.value or 'true'} backup={backup}"
+    claim and its archive. Every setting that changes what the copy holds is in it; the
+    options only where they differ from PostgreSQL's defaults, so a copy made before they
+    were part of it keeps its name."""
+    summary = f"{target.kind}={target.value or 'true'} backup={backup}"
+    default = RecoveryOptions()
+    options = options or default
+    if options.inclusive != default.inclusive:
+        summary += f" inclusive={'true' if options.inclusive else 'false'}"
+    if options.timeline != default.timeline:
+        summary += f" timeline={options.timeline}"
+    if options.action != default.action:
+        summary += f" action={options.action}"
+    return summary
 
 
 def restore_digest(summary: str) -> str:

@@ -17,14 +17,8 @@ from pgpitr_runtime.archive_commands import COMMANDS as ARCHIVE_COMMANDS
 from pgpitr_runtime.archive_commands import COMMANDS_WITH_ARGUMENT
 from pgpitr_runtime.backups import BackupChoiceError, parse_backup_list
 from pgpitr_runtime.key_check import classify_fetch, key_configured, problem_line, walg_reason
-from pgpitr_runtime.recovery import (
-    RecoveryInputError,
-    RecoveryOptions,
-    RecoveryTarget,
-    check_action_applies,
-    recovery_settings,
-    render_settings,
-)
+from pgpitr_runtime.recovery import RecoveryInputError, recovery_settings, render_settings
+from pgpitr_runtime.recovery_env import require, target_from_env
 from pgpitr_runtime.wal_chain import listed_segments as newest_segments
 from pgpitr_runtime.wal_chain import parse_wal_verify
 
@@ -45,37 +39,6 @@ class ProblemFoundError(Exception):
     to log as its own error (pgpitr_die)."""
 
 
-def _require(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "")
-    if not value:
-        raise RecoveryInputError(f"{name} is not set")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw == "":
-        return default
-    if raw in ("true", "on", "1", "yes"):
-        return True
-    if raw in ("false", "off", "0", "no"):
-        return False
-    raise RecoveryInputError(f"{name} must be true or false, got {raw!r}")
-
-
-def target_from_env(env: Mapping[str, str]) -> tuple[RecoveryTarget, RecoveryOptions]:
-    target = RecoveryTarget.parse(
-        _require(env, names.PGPITR_RECOVERY_TARGET_KIND), env.get(names.PGPITR_RECOVERY_TARGET_VALUE)
-    )
-    options = RecoveryOptions(
-        inclusive=_bool(env, names.PGPITR_RECOVERY_INCLUSIVE, True),
-        timeline=env.get(names.PGPITR_RECOVERY_TIMELINE) or "latest",
-        action=env.get(names.PGPITR_RECOVERY_ACTION) or "promote",  # type: ignore[arg-type]
-    )
-    check_action_applies(target, options)
-    return target, options
-
-
 def cmd_check_target(env: Mapping[str, str]) -> str:
     target, _ = target_from_env(env)
     return f"{target.kind} {target.value or ''}".strip()
@@ -83,7 +46,7 @@ def cmd_check_target(env: Mapping[str, str]) -> str:
 
 def cmd_recovery_conf(env: Mapping[str, str]) -> str:
     target, options = target_from_env(env)
-    command = f'{_require(env, names.PGPITR_WAL_FETCH_COMMAND)} "%f" "%p"'
+    command = f'{require(env, names.PGPITR_WAL_FETCH_COMMAND)} "%f" "%p"'
     return render_settings(recovery_settings(target, options, command)).rstrip("\n")
 
 
@@ -106,15 +69,15 @@ def cmd_key_check(env: Mapping[str, str]) -> str:
     """Judges `wal-g wal-fetch` of one object of the backup (its stderr on stdin, its exit
     status in PGPITR_KEY_CHECK_STATUS): nothing when the key reads it, else the one line
     saying why not (a key problem, a storage failure, a missing segment), exit 1."""
-    raw_status = _require(env, names.PGPITR_KEY_CHECK_STATUS)
+    raw_status = require(env, names.PGPITR_KEY_CHECK_STATUS)
     if not raw_status.isdigit():
         raise RecoveryInputError(f"{names.PGPITR_KEY_CHECK_STATUS} must be an exit status, got {raw_status!r}")
     status = int(raw_status)
     problem = problem_line(
         classify_fetch(status, sys.stdin.read()),
         status,
-        backup=_require(env, names.PGPITR_KEY_CHECK_BACKUP),
-        segment=_require(env, names.PGPITR_KEY_CHECK_SEGMENT),
+        backup=require(env, names.PGPITR_KEY_CHECK_BACKUP),
+        segment=require(env, names.PGPITR_KEY_CHECK_SEGMENT),
         source=env.get(names.WALG_S3_PREFIX, ""),
         has_key=key_configured(env),
     )
@@ -125,7 +88,7 @@ def cmd_key_check(env: Mapping[str, str]) -> str:
 
 def cmd_key_verdict(env: Mapping[str, str]) -> str:
     """Like key-check, but only the verdict's kind: ok, key, storage, missing or other."""
-    raw_status = _require(env, names.PGPITR_KEY_CHECK_STATUS)
+    raw_status = require(env, names.PGPITR_KEY_CHECK_STATUS)
     if not raw_status.isdigit():
         raise RecoveryInputError(f"{names.PGPITR_KEY_CHECK_STATUS} must be an exit status, got {raw_status!r}")
     verdict = classify_fetch(int(raw_status), sys.stdin.read())
@@ -157,7 +120,7 @@ def cmd_kube_event(env: Mapping[str, str]) -> str:
     """Posts a Kubernetes Event about this pod (message on stdin); says what happened."""
     message = sys.stdin.read().strip()
     return kube_events.post(
-        _require(env, names.PGPITR_EVENT_REASON), message, env.get(names.PGPITR_EVENT_TYPE) or "Normal", env
+        require(env, names.PGPITR_EVENT_REASON), message, env.get(names.PGPITR_EVENT_TYPE) or "Normal", env
     )
 
 

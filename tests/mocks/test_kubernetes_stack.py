@@ -283,3 +283,20 @@ def test_restored_instance_has_its_own_read_only_role(dev_config: dict[str, Any]
     ]
     account = objects(recorded, "ServiceAccount")["postgres-restored"]
     assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("dev-postgres-restored-walg")
+
+
+@pytest.mark.parametrize(
+    "option", [{"inclusive": False}, {"timeline": "current"}, {"action": "pause"}], ids=["inclusive", "timeline", "action"]
+)
+def test_every_restore_option_makes_a_new_copy(dev_config: dict[str, Any], option: dict[str, Any]) -> None:
+    """A copy restored with other options holds other data: a new claim, a new restore."""
+    restore = {"enabled": True, "target": {"time": "2026-01-01T00:00:00Z"}}
+
+    def claim(extra: dict[str, Any]) -> str:
+        recorded = run_program({**dev_config, "pgpitr:restore": {**restore, **extra}})
+        statefulset = objects(recorded, "StatefulSet")["postgres-restored"]
+        return str(statefulset["spec"]["volumeClaimTemplates"][0]["metadata"]["name"])
+
+    default = claim({})
+    assert claim(option) != default
+    assert claim({"inclusive": True, "timeline": "latest", "action": "promote"}) == default, "defaults name no new copy"
