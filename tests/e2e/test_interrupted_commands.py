@@ -14,11 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from bench.seaweedfs import build_weed
 from harness.processes import HarnessError, started_by, wait_for
+from harness.toolchain import toolchain
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 STARTED_TIMEOUT = 240.0
+"""For starting the servers; what the command builds first (WAL-G, SeaweedFS, cold in a
+fresh CI run: minutes) is built before it starts, so this does not depend on build time."""
 STOP_TIMEOUT = 60.0
 
 
@@ -47,6 +51,9 @@ COMMANDS = {
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_sigterm_stops_everything_the_command_started(command: str, tmp_path: Path) -> None:
     arguments, started_line = COMMANDS[command]
+    toolchain()
+    if command == "bench":
+        build_weed()
     argv = [sys.executable, *(argument.format(tmp=tmp_path) for argument in arguments)]
     process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
