@@ -19,6 +19,7 @@ from components.pod_parts import (
     scratch_mounts,
     scratch_volumes,
 )
+from components.volume_growth import ORPHAN_ON_DELETE, claim_size_patch
 from pgpitr import kubernetes_names as kn
 from pgpitr.container_env import (
     INITDB_ARGS,
@@ -61,6 +62,9 @@ class InstanceSpec:
     storage: StorageSettings
     resources: ResourceSettings
     restore: RestoreSpec | None = None
+    volume_size: pulumi.Input[str] | None = None
+    """The data volume's size, when it must wait for a check (components.volume_growth);
+    else storage.size."""
     startup_seconds: int = 3600
     extra_containers: list[k8s.core.v1.ContainerArgs] = field(default_factory=list)
     extra_volumes: list[k8s.core.v1.VolumeArgs] = field(default_factory=list)
@@ -332,11 +336,15 @@ class PostgresInstance(pulumi.ComponentResource):
             init_containers.append(bootstrap_init_container(spec))
             pod_volumes.append(api_access_volume())
             event_reporter_role(spec, labels, child)
+        # A replacement of the primary's StatefulSet (a grown volume, `pulumi up --replace`)
+        # orphans its pod and volume for the new one to adopt. A restored copy's goes with
+        # its pod and volume: a new one is a new restore.
         statefulset_metadata_annotations = (
-            {kn.RESTORE_TARGET_ANNOTATION: spec.restore.target_summary} if spec.restore else None
+            {kn.RESTORE_TARGET_ANNOTATION: spec.restore.target_summary} if spec.restore else ORPHAN_ON_DELETE
         )
+        volume_size = spec.volume_size if spec.volume_size is not None else spec.storage.size
 
-        k8s.apps.v1.StatefulSet(
+        statefulset = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=name, namespace=spec.namespace, labels=labels, annotations=statefulset_metadata_annotations
@@ -345,7 +353,10 @@ class PostgresInstance(pulumi.ComponentResource):
                 replicas=1,
                 service_name=headless.metadata.name,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                pod_management_policy="OrderedReady",
+                # One pod; Parallel lets the controller replace a pod that never became
+                # Ready when the template changes again (a revert), which OrderedReady
+                # waits for forever.
+                pod_management_policy="Parallel",
                 update_strategy=k8s.apps.v1.StatefulSetUpdateStrategyArgs(type="RollingUpdate"),
                 # The primary's volume outlives the StatefulSet; a restored copy's is
                 # disposable and goes with it when the target changes.
@@ -376,16 +387,20 @@ class PostgresInstance(pulumi.ComponentResource):
                         spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
                             access_modes=["ReadWriteOnce"],
                             storage_class_name=spec.storage.storage_class,
-                            resources=k8s.core.v1.VolumeResourceRequirementsArgs(
-                                requests={"storage": spec.storage.size}
-                            ),
+                            resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": volume_size}),
                         ),
                     )
                 ],
             ),
-            # A new target changes the (immutable) claim templates: the provider replaces
-            # the StatefulSet, which must go first because the name stays the same.
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=spec.restore is not None),
+            # A replacement keeps the name, so the old StatefulSet must go first.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
+        if spec.restore is None:
+            claim_size_patch(
+                kn.statefulset_claim(spec.data_claim, name),
+                spec.namespace,
+                volume_size,
+                pulumi.ResourceOptions(parent=self, depends_on=[statefulset]),
+            )
         self.host = pulumi.Output.concat(client.metadata.name, ".", spec.namespace, ".svc")
         self.register_outputs({"host": self.host})

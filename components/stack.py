@@ -17,6 +17,7 @@ from components.monitoring import Monitoring
 from components.postgres_instance import InstanceSpec, PostgresInstance, RestoreSpec
 from components.previous_deployment import previous_outputs
 from components.verification import Verification
+from components.volume_growth import expandable_size, grows
 from pgpitr import kubernetes_names as kn
 from pgpitr.container_env import restore_settings_environment, restore_target_summary, restored_archive_path
 from pgpitr.deployed import guards
@@ -84,19 +85,30 @@ def restored_grants(source_prefix: str, own_prefix: str, archive: bool) -> list[
     return grants
 
 
-def refuse_unsafe_changes(settings: StackSettings) -> DeployedSettings:
+def refuse_unsafe_changes(settings: StackSettings) -> tuple[DeployedSettings | None, DeployedSettings]:
     """Stops the program, before it declares anything, when `settings` would strand or
-    lose the archive of the stack as it was last deployed."""
+    lose the archive of the stack as it was last deployed; else that deployment's record
+    (None: a new stack) and this one's."""
     previous = DeployedSettings.from_output(previous_outputs().get(OUTPUT_NAME))
     deployed = DeployedSettings.of(settings, previous)
     refused = guards.refusals(previous, deployed, pulumi.get_stack())
     if refused:
         raise pulumi.RunError("; ".join(refused))
-    return deployed
+    return previous, deployed
+
+
+def primary_volume_size(
+    settings: StackSettings, previous: DeployedSettings | None, deployed: DeployedSettings
+) -> pulumi.Output[str] | None:
+    """A grown size waits for the check that its StorageClass can expand it; None: as set."""
+    if not grows(previous, deployed):
+        return None
+    claim = kn.statefulset_claim(kn.DATA_VOLUME, PRIMARY_NAME)
+    return expandable_size(claim, settings.namespace, settings.storage.size)
 
 
 def build(settings: StackSettings) -> StackOutputs:
-    deployed = refuse_unsafe_changes(settings)
+    previous, deployed = refuse_unsafe_changes(settings)
     image = image_reference(settings.image, settings.postgres_version, WALG_RELEASES[settings.walg_version])
     namespace = k8s.core.v1.Namespace(
         "namespace",
@@ -139,6 +151,13 @@ def build(settings: StackSettings) -> StackOutputs:
             keys=keys,
             storage=settings.storage,
             resources=settings.resources,
+            volume_size=(
+                expandable_size(
+                    kn.statefulset_claim(kn.DATA_VOLUME, PRIMARY_NAME), settings.namespace, settings.storage.size
+                )
+                if grows(previous, deployed)
+                else None
+            ),
             startup_seconds=STARTUP_SECONDS,
             extra_containers=sidecars,
             extra_volumes=sidecar_volumes,

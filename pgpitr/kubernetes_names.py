@@ -33,6 +33,13 @@ PRIMARY_ROLE: Final = "primary"
 RESTORED_ROLE: Final = "restored"
 
 DATA_VOLUME: Final = "data"
+
+
+def statefulset_claim(claim_template: str, statefulset: str) -> str:
+    """The PVC a StatefulSet's controller makes for its only pod from `claim_template`."""
+    return f"{claim_template}-{statefulset}-0"
+
+
 CONFIG_VOLUME: Final = "config"
 SOCKET_VOLUME: Final = "run"
 TMP_VOLUME: Final = "tmp"

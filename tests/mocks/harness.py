@@ -64,11 +64,17 @@ class Resource:
         return json.loads(value) if isinstance(value, str) else value
 
 
+CLAIM_STORAGE_CLASS = "standard"
+"""The class of the claims the mocked cluster holds (a read of a PVC returns it)."""
+
+
 @dataclass
 class RecordingMocks(pulumi.runtime.Mocks):
     resources: list[Resource] = field(default_factory=list)
     previous_outputs: dict[str, Any] = field(default_factory=dict)
     """What the stack's last deployment exported (components.previous_deployment)."""
+    volume_expansion: bool = True
+    """allowVolumeExpansion of the StorageClass a read of the primary's claim names."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         raw = dict(args.inputs)
@@ -95,7 +101,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs |= {"result": f"generated-{name}"}
         elif args.typ == "random:index/randomBytes:RandomBytes":
             outputs |= {"base64": "Z2VuZXJhdGVkLWtleS1vZi0zMi1ieXRlcy0xMjM0NTY=", "hex": "00" * 32}
-        elif args.typ.startswith("kubernetes:"):
+        elif args.typ == "kubernetes:core/v1:PersistentVolumeClaim" and args.resource_id:
+            outputs |= {"spec": {"storageClassName": CLAIM_STORAGE_CLASS}}
+        elif args.typ == "kubernetes:storage.k8s.io/v1:StorageClass" and args.resource_id:
+            outputs |= {"allowVolumeExpansion": self.volume_expansion}
+        if args.typ.startswith("kubernetes:"):
             metadata = dict(inputs.get("metadata") or {})
             metadata.setdefault("name", name)
             outputs["metadata"] = metadata
@@ -188,16 +198,28 @@ def _resolve(value: Any) -> Any:
     return value
 
 
+def _forget_failed_outputs() -> None:
+    """A program that failed in an apply leaves its outputs' tasks in the runtime's
+    settings (a set that survives `set_mocks`); the next program run would await them and
+    fail with this one's error. They are cancelled and forgotten here."""
+    pending = pulumi.runtime.settings.SETTINGS.outputs
+    for task in pending:
+        task.cancel()
+    pending.clear()
+
+
 def run_program(
     config: Mapping[str, Any],
     secret_keys: list[str] | None = None,
     program: Callable[[], StackOutputs] | None = None,
     stack: str = "dev",
     previous_outputs: Mapping[str, Any] | None = None,
+    volume_expansion: bool = True,
 ) -> Recorded:
     """Runs the program with `config` (values as the CLI gives them) and records it;
-    `previous_outputs` are the outputs of the deployment before (none: a new stack)."""
-    mocks = RecordingMocks(previous_outputs=dict(previous_outputs or {}))
+    `previous_outputs` are the outputs of the deployment before (none: a new stack);
+    `volume_expansion` whether the cluster's StorageClass can expand volumes."""
+    mocks = RecordingMocks(previous_outputs=dict(previous_outputs or {}), volume_expansion=volume_expansion)
     pulumi.runtime.set_mocks(mocks, project="pgpitr", stack=stack, preview=False)
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}, secret_keys or []
@@ -208,7 +230,11 @@ def run_program(
         holder["outputs"] = (program or (lambda: build(load_settings())))()
 
     with recording_options() as constructed:
-        _sync_await(run_pulumi_func(main))
+        try:
+            _sync_await(run_pulumi_func(main))
+        except BaseException:
+            _forget_failed_outputs()
+            raise
     outputs = {name: _resolve(value) for name, value in vars(holder["outputs"]).items()}
     return Recorded(mocks.resources, outputs, constructed)
 

@@ -286,7 +286,9 @@ def test_restored_instance_has_its_own_read_only_role(dev_config: dict[str, Any]
 
 
 @pytest.mark.parametrize(
-    "option", [{"inclusive": False}, {"timeline": "current"}, {"action": "pause"}], ids=["inclusive", "timeline", "action"]
+    "option",
+    [{"inclusive": False}, {"timeline": "current"}, {"action": "pause"}],
+    ids=["inclusive", "timeline", "action"],
 )
 def test_every_restore_option_makes_a_new_copy(dev_config: dict[str, Any], option: dict[str, Any]) -> None:
     """A copy restored with other options holds other data: a new claim, a new restore."""
