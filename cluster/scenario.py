@@ -18,7 +18,12 @@ running pgpitr's image; restores set with `pulumi config` and checked row by row
    resumed (the WAL chain Job succeeds); its PVC deleted with its pod (back with every
    archived row); a namespace change (refused at preview); `pulumi destroy` then
    `pulumi up` (back from the archive). Each is an entry of `archive_events`.
-7. `pulumi destroy`: no pgpitr object left; `cluster down`: the machine as it was.
+7. Day-2 changes through `pulumi up` (cluster/day2.py), each an entry of `day2`: no drift
+   after a refresh; work_mem reloaded without a restart; shared_buffers with one restart;
+   a bad value refused at preview; a larger volume (refused while the StorageClass cannot
+   expand, then grown in place); new resources with one restart. Each records the
+   restart, a 100 ms client's longest time without a connection, and the rows.
+8. `pulumi destroy`: no pgpitr object left; `cluster down`: the machine as it was.
 
 The last line on stdout is one JSON object (README "A local Kubernetes").
 """
@@ -38,6 +43,7 @@ from cluster import s3, snapshot
 from cluster.archive_events import ArchiveEvent, ArchiveEvents
 from cluster.cli import Tools, program_errors
 from cluster.config import BUCKET, DEFAULT_NAMESPACE, WorkDir
+from cluster.day2 import Day2Changes, Day2Step
 from cluster.lifecycle import Cluster
 from cluster.pods import MONITORING_RESOURCES, Pods, pgpitr_objects
 from cluster.state import ClusterError, Credentials, Progress
@@ -63,6 +69,7 @@ ARCHIVE_TIMEOUT: Final = 120.0
 EXPORTER_TIMEOUT: Final = 60.0
 MISSPELT_KEY: Final = "backup.shedule"
 ARCHIVE_EVENTS: Final = 4
+DAY2_CHANGES: Final = 6
 
 
 @dataclass
@@ -91,6 +98,8 @@ class ScenarioResult:
     """The one line `pulumi preview` failed with on a misspelt key."""
     archive_events: list[ArchiveEvent] = field(default_factory=list)
     """Restarts, a lost volume, a namespace change, destroy and up: rows before and after."""
+    day2: list[Day2Step] = field(default_factory=list)
+    """Changes through `pulumi up` on the running stack: restarts, downtime, rows kept."""
     destroyed: bool = False
     machine_restored: bool = False
     machine_differences: dict[str, Any] = field(default_factory=dict)
@@ -313,6 +322,7 @@ class Scenario:
             raise ClusterError(f"pods refused: {refused[0]}")
         self.misspelt_key_preview()
         self.archive_life()
+        self.day2_changes()
         return self.result
 
     # --- 6. the archive through the database's life -----------------------------------------
@@ -333,6 +343,19 @@ class Scenario:
             self.step(
                 f"{outcome.event}: {outcome.rows_found}/{outcome.rows_expected} rows, {outcome.seconds}s, {verdict}"
                 + (f" ({outcome.detail})" if outcome.detail else "")
+            )
+
+    # --- 7. day-2 changes through pulumi up --------------------------------------------------
+    def day2_changes(self) -> None:
+        events = ArchiveEvents(self.cluster, self.tools, self.pods, TABLE, kn.chain_cronjob(PRIMARY_NAME))
+        password = Credentials.ensure(self.cluster.work).passwords[kn.SUPERUSER_PASSWORD_KEY]
+        for step in Day2Changes(self.tools, self.pods, events, password).all():
+            self.result.day2.append(step)
+            verdict = "ok" if step.ok else "FAILED"
+            restart = "restarted" if step.restarted else "not restarted"
+            self.step(
+                f"{step.change}: {restart}, {step.downtime_s}s without a connection, {verdict}"
+                + (f" ({step.detail})" if step.detail else "")
             )
 
 
@@ -365,6 +388,8 @@ def run(work: WorkDir, progress: Progress) -> ScenarioResult:
         and bool(result.monitoring)
         and len(result.archive_events) == ARCHIVE_EVENTS
         and all(event.ok for event in result.archive_events)
+        and len(result.day2) == DAY2_CHANGES
+        and all(step.ok for step in result.day2)
         and result.destroyed
         and result.machine_restored
     )

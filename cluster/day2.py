@@ -1,0 +1,231 @@
+"""Day-2 changes through `pulumi up` on the running stack (the scenario's `day2`): no
+drift after a refresh, a parameter a reload applies, one that needs a restart, a value
+PostgreSQL would refuse, a larger volume, new resources. Each change records whether the
+primary restarted, how long a client polling every 100 ms could not connect, and whether
+every row committed before it is still there."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
+
+import psycopg
+
+from cluster.archive_events import PRIMARY_POD, ArchiveEvents
+from cluster.cli import Tools, program_errors
+from cluster.config import STORAGE_CLASS
+from cluster.pods import Pods
+from cluster.state import ClusterError
+from harness.processes import HarnessError, wait_for
+from pgpitr import kubernetes_names as kn
+from pgpitr.settings.stack import PRIMARY_NAME
+
+PROBE_INTERVAL: Final = 0.1
+RELOAD_TIMEOUT: Final = 240.0
+"""The kubelet updates a ConfigMap volume within its sync period (a minute or so), then
+the config-reloader notices within seconds."""
+WORK_MEM: Final = "48MB"
+SHARED_BUFFERS: Final = "160MB"
+GROWN_SIZE: Final = "3Gi"
+GROWN_MEMORY: Final = "320Mi"
+CLAIM: Final = kn.statefulset_claim(kn.DATA_VOLUME, PRIMARY_NAME)
+
+
+@dataclass
+class Day2Step:
+    change: str
+    restarted: bool
+    downtime_s: float
+    rows_ok: bool
+    ok: bool
+    detail: str = ""
+
+
+class ClientProbe:
+    """A client connecting to the primary's Service every 100 ms in a thread of its own;
+    `downtime_s` is the longest time it could not, from its first failed attempt to its
+    next successful one."""
+
+    def __init__(self, host: str, password: str) -> None:
+        self.host, self.password = host, password
+        self.longest = 0.0
+        self.failing_since: float | None = None
+        self.stopped = threading.Event()
+
+    def attempt(self) -> bool:
+        try:
+            with psycopg.connect(
+                host=self.host, user="postgres", password=self.password, dbname="postgres", connect_timeout=1
+            ) as connection:
+                connection.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            return False
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            started = time.monotonic()
+            if self.attempt():
+                if self.failing_since is not None:
+                    self.longest = max(self.longest, started - self.failing_since)
+                    self.failing_since = None
+            elif self.failing_since is None:
+                self.failing_since = started
+            self.stopped.wait(max(0.0, PROBE_INTERVAL - (time.monotonic() - started)))
+
+    @property
+    def downtime_s(self) -> float:
+        still = time.monotonic() - self.failing_since if self.failing_since is not None else 0.0
+        return round(max(self.longest, still), 1)
+
+
+class Day2Changes:
+    def __init__(self, tools: Tools, pods: Pods, events: ArchiveEvents, superuser_password: str) -> None:
+        self.tools = tools
+        self.pods = pods
+        self.events = events
+        self.password = superuser_password
+
+    # --- helpers ----------------------------------------------------------------------
+    def server_identity(self) -> tuple[str, str]:
+        """The pod's UID and the postmaster's start time: both stay on a reload."""
+        return self.events.uid("pod", PRIMARY_POD), self.pods.sql(PRIMARY_POD, "SELECT pg_postmaster_start_time()")
+
+    @contextlib.contextmanager
+    def probing(self) -> Iterator[ClientProbe]:
+        host = self.pods.kubectl("get", "service", PRIMARY_NAME, "--output=jsonpath={.spec.clusterIP}")
+        probe = ClientProbe(host, self.password)
+        thread = threading.Thread(target=probe.run, daemon=True)
+        thread.start()
+        try:
+            yield probe
+        finally:
+            probe.stopped.set()
+            thread.join(timeout=10)
+
+    def up(self) -> None:
+        self.tools.pulumi("up", "--yes", "--skip-preview")
+
+    def no_changes(self) -> str:
+        """'' when `pulumi preview --expect-no-changes` passes, else its last line."""
+        preview = self.tools.pulumi("preview", "--expect-no-changes", check=False)
+        return "" if preview.returncode == 0 else f"changes left: {preview.stdout.strip().splitlines()[-1:]}"
+
+    def refused_preview(self, marker: str) -> tuple[list[str], bool]:
+        """The one-line errors a failing preview gives from `marker` on; whether it failed."""
+        preview = self.tools.pulumi("preview", check=False)
+        return program_errors(preview.stdout + preview.stderr, marker), preview.returncode != 0
+
+    def change(self, change: str, apply: str, expect_restart: bool) -> Day2Step:
+        """`pulumi config set --path` each `key=value` of `apply`, then `pulumi up` with the
+        client probing; restarted at most once, as `expect_restart` says, and no row lost."""
+        rows = self.events.rows()
+        before = self.server_identity()
+        with self.probing() as probe:
+            for assignment in apply.split():
+                key, _, value = assignment.partition("=")
+                self.tools.pulumi("config", "set", "--path", key, value)
+            self.up()
+            self.events.wait_primary()
+        after = self.server_identity()
+        restarted = after != before
+        problems = []
+        if restarted != expect_restart:
+            problems.append(f"expected {'a restart' if expect_restart else 'no restart'}, got the opposite")
+        rows_ok = self.events.rows() == rows
+        if not rows_ok:
+            problems.append(f"{rows} rows before, {self.events.rows()} after")
+        return Day2Step(change, restarted, probe.downtime_s, rows_ok, not problems, "; ".join(problems))
+
+    # --- the changes --------------------------------------------------------------------
+    def no_drift(self) -> Day2Step:
+        problems = [self.no_changes()]
+        self.tools.pulumi("refresh", "--yes", "--skip-preview")
+        problems.append(self.no_changes())
+        problems = [problem for problem in problems if problem]
+        return Day2Step("preview, refresh, preview: no changes", False, 0.0, True, not problems, "; ".join(problems))
+
+    def reload_only(self) -> Day2Step:
+        step = self.change(f"postgresql.work_mem: {WORK_MEM}", f"postgresql.work_mem={WORK_MEM}", False)
+        try:
+            wait_for(lambda: self.pods.sql(PRIMARY_POD, "SHOW work_mem") == WORK_MEM, RELOAD_TIMEOUT, "work_mem", 2)
+        except HarnessError as error:
+            step.ok, step.detail = False, "; ".join(filter(None, [step.detail, str(error)]))
+        return step
+
+    def restart_needed(self) -> Day2Step:
+        step = self.change(
+            f"postgresql.shared_buffers: {SHARED_BUFFERS}", f"postgresql.shared_buffers={SHARED_BUFFERS}", True
+        )
+        shown = self.pods.sql(PRIMARY_POD, "SHOW shared_buffers")
+        pending = self.pods.sql(PRIMARY_POD, "SELECT count(*) FROM pg_settings WHERE pending_restart")
+        if shown != SHARED_BUFFERS or pending != "0":
+            step.ok = False
+            step.detail = "; ".join(filter(None, [step.detail, f"shared_buffers {shown}, {pending} pending restart"]))
+        return step
+
+    def bad_value(self) -> Day2Step:
+        before = self.server_identity()
+        self.tools.pulumi("config", "set", "--path", "postgresql.shared_buffers", "lots")
+        try:
+            lines, failed = self.refused_preview("invalid stack config: pgpitr:postgresql.shared_buffers:")
+        finally:
+            self.tools.pulumi("config", "set", "--path", "postgresql.shared_buffers", SHARED_BUFFERS)
+        problems = [] if failed and len(lines) == 1 else [f"the preview must fail in one line; got {lines}"]
+        problems += [self.no_changes()]
+        if self.server_identity() != before:
+            problems.append("the server changed")
+        problems = [problem for problem in problems if problem]
+        detail = "; ".join(problems) or (lines[0] if lines else "")
+        return Day2Step("postgresql.shared_buffers: lots", False, 0.0, True, not problems, detail)
+
+    def larger_volume(self) -> Day2Step:
+        """Refused while the StorageClass cannot expand; with allowVolumeExpansion, the
+        claim's request grows and the pod keeps running. (The local cluster's volumes are
+        directories: no provisioner here resizes them, so the capacity stays as it was.)"""
+        self.tools.pulumi("config", "set", "--path", "storage.size", GROWN_SIZE)
+        lines, failed = self.refused_preview("invalid stack config: pgpitr:storage.size:")
+        problems = (
+            [] if failed and len(lines) == 1 else [f"unexpandable class: one refusing line expected; got {lines}"]
+        )
+        self.tools.kubectl("patch", "storageclass", STORAGE_CLASS, "--patch", '{"allowVolumeExpansion": true}')
+        step = self.change(f"storage.size: {GROWN_SIZE}", f"storage.size={GROWN_SIZE}", False)
+        requested = self.pods.kubectl("get", "pvc", CLAIM, "--output=jsonpath={.spec.resources.requests.storage}")
+        template = self.pods.kubectl(
+            "get",
+            "statefulset",
+            PRIMARY_NAME,
+            "--output=jsonpath={.spec.volumeClaimTemplates[0].spec.resources.requests.storage}",
+        )
+        if requested != GROWN_SIZE or template != GROWN_SIZE:
+            problems.append(f"the claim requests {requested}, the StatefulSet's template {template}")
+        problems += [self.no_changes()]
+        problems = [problem for problem in [step.detail, *problems] if problem]
+        step.ok = step.ok and not problems
+        step.detail = "; ".join(problems) or (f"refused first: {lines[0]}" if lines else "")
+        return step
+
+    def new_resources(self) -> Day2Step:
+        return self.change(
+            f"resources.requests.memory: {GROWN_MEMORY}", f"resources.requests.memory={GROWN_MEMORY}", True
+        )
+
+    def all(self) -> list[Day2Step]:
+        steps = []
+        for change in (
+            self.no_drift,
+            self.reload_only,
+            self.restart_needed,
+            self.bad_value,
+            self.larger_volume,
+            self.new_resources,
+        ):
+            try:
+                steps.append(change())
+            except (ClusterError, HarnessError) as error:
+                steps.append(Day2Step(change.__name__, False, 0.0, False, False, str(error)))
+        return steps
