@@ -396,10 +396,12 @@ class PostgresInstance(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         if spec.restore is None:
+            # The size as set, not as checked: it is known at preview, so the preview's
+            # server-side dry run meets the API server's own refusal too.
             claim_size_patch(
                 kn.statefulset_claim(spec.data_claim, name),
                 spec.namespace,
-                volume_size,
+                spec.storage.size,
                 pulumi.ResourceOptions(parent=self, depends_on=[statefulset]),
             )
         self.host = pulumi.Output.concat(client.metadata.name, ".", spec.namespace, ".svc")

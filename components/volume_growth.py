@@ -39,7 +39,10 @@ def expandable_size(claim: str, namespace: str, size: str) -> pulumi.Output[str]
             return pulumi.Output.from_input(size)
         storage_class = k8s.storage.v1.StorageClass.get("grown-claim-class", class_name)
 
-        def refuse(allowed: bool | None) -> str:
+        async def decided() -> str:
+            # A read's missing property is final, but a preview marks it unknown, and an
+            # apply would then never run: its value is awaited instead (None either way).
+            allowed = await storage_class.allow_volume_expansion.future()
             if not allowed:
                 raise pulumi.RunError(
                     f"invalid stack config: pgpitr:storage.size: cannot grow to {size}: StorageClass {class_name}"
@@ -48,7 +51,7 @@ def expandable_size(claim: str, namespace: str, size: str) -> pulumi.Output[str]
                 )
             return size
 
-        return storage_class.allow_volume_expansion.apply(refuse)
+        return pulumi.Output.from_input(decided())
 
     return volume_claim.spec.apply(lambda spec: checked(spec.storage_class_name))
 
@@ -58,11 +61,15 @@ def claim_size_patch(
 ) -> k8s.core.v1.PersistentVolumeClaimPatch:
     """The claim's request, owned by this stack from its first deployment on (forced: the
     StatefulSet controller wrote it). Kept on delete: relinquishing the only manager of a
-    required field would fail, and the claim outlives the stack anyway."""
+    required field would fail, and the claim outlives the stack anyway. Not awaited: the
+    provider's await of a claim times out on a bound one, and an expansion takes as long
+    as the storage provider needs."""
     return k8s.core.v1.PersistentVolumeClaimPatch(
         f"{claim}-size",
         metadata=k8s.meta.v1.ObjectMetaPatchArgs(
-            name=claim, namespace=namespace, annotations={"pulumi.com/patchForce": "true"}
+            name=claim,
+            namespace=namespace,
+            annotations={"pulumi.com/patchForce": "true", "pulumi.com/skipAwait": "true"},
         ),
         spec=k8s.core.v1.PersistentVolumeClaimSpecPatchArgs(
             resources=k8s.core.v1.VolumeResourceRequirementsPatchArgs(requests={"storage": size})
