@@ -51,6 +51,15 @@ def refusals(previous: DeployedSettings | None, current: DeployedSettings, stack
             )
         )
     found += storage_refusals(previous, current)
+    if previous.postgres_version is not None and previous.postgres_version != current.postgres_version:
+        found.append(
+            _line(
+                "postgresVersion",
+                f"cannot change on a deployed stack yet ({previous.postgres_version} -> {current.postgres_version}):"
+                " the data directory belongs to its major, and pgpitr has no upgrade path (pg_upgrade) yet;"
+                " the new server would not start on it. Keep the version",
+            )
+        )
     still_readable = {current.encryption_secret, *current.retired_secrets}
     if previous.encryption_secret is not None and previous.encryption_secret not in still_readable:
         found.append(

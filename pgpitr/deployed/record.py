@@ -33,6 +33,8 @@ class DeployedSettings:
     """storage.size (None: recorded by a pgpitr that did not record it)."""
     storage_class: str | None = None
     """storage.storageClass (None: the cluster's default class)."""
+    postgres_version: int | None = None
+    """postgresVersion (None: recorded by a pgpitr that did not record it)."""
     format: int = FORMAT
 
     @staticmethod
@@ -51,6 +53,7 @@ class DeployedSettings:
             locations=opened_locations(previous.locations if previous else (), current),
             storage_size=settings.storage.size,
             storage_class=settings.storage.storage_class,
+            postgres_version=settings.postgres_version,
         )
 
     def output(self) -> dict[str, Any]:
@@ -71,6 +74,7 @@ class DeployedSettings:
             bucket_name = value.get("bucket_name")
             secret = value.get("encryption_secret")
             size, storage_class = value.get("storage_size"), value.get("storage_class")
+            version = value.get("postgres_version")
             return DeployedSettings(
                 namespace=str(value["namespace"]),
                 bucket_provider=str(value["bucket_provider"]),
@@ -81,6 +85,7 @@ class DeployedSettings:
                 locations=tuple(LocationSettings.from_output(raw) for raw in value.get("locations") or ()),
                 storage_size=None if size is None else str(size),
                 storage_class=None if storage_class is None else str(storage_class),
+                postgres_version=None if version is None else int(version),
             )
         except (KeyError, ValueError):
             return None

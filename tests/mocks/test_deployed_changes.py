@@ -218,3 +218,10 @@ def test_a_record_without_storage_refuses_no_storage_change() -> None:
     )
     assert refusals(older, newer, "dev") == []
     assert DeployedSettings.from_output(newer.output()) == newer
+
+
+def test_a_major_version_change_is_refused_until_there_is_an_upgrade(dev_config: dict[str, Any]) -> None:
+    refusal = redeploy({**dev_config, "pgpitr:postgresVersion": 16}, {**dev_config, "pgpitr:postgresVersion": 17})
+    assert refusal is not None and "\n" not in refusal
+    assert refusal.startswith("invalid stack config: pgpitr:postgresVersion: cannot change on a deployed stack yet")
+    assert "(16 -> 17)" in refusal
