@@ -71,6 +71,8 @@ committed Pulumi.local.yaml usable on every machine."""
 PAUSE_IMAGE_REPOSITORY: Final = "localhost/pause"
 IMAGE_REPOSITORY: Final = "localhost/pgpitr/postgres"
 """pgpitr's image in containerd; `localhost/` so the CRI does not rewrite the name."""
+STACK: Final = "local"
+"""The stack the scenario deploys: Pulumi.local.yaml."""
 STACK_IMAGE_REF: Final = f"{IMAGE_REPOSITORY}:local"
 """The name Pulumi.local.yaml runs (`image.ref`): `cluster up` points it at the newest build
 (also imported by digest and by a tag of its build inputs)."""

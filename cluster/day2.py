@@ -17,11 +17,12 @@ import psycopg
 
 from cluster.archive_events import PRIMARY_POD, ArchiveEvents
 from cluster.cli import Tools, program_errors
-from cluster.config import STORAGE_CLASS
+from cluster.config import STACK, STORAGE_CLASS
 from cluster.pods import Pods
 from cluster.state import ClusterError
 from harness.processes import HarnessError, wait_for
 from pgpitr import kubernetes_names as kn
+from pgpitr.settings.restore import RestoreSettings
 from pgpitr.settings.stack import PRIMARY_NAME
 
 PROBE_INTERVAL: Final = 0.1
@@ -33,6 +34,9 @@ SHARED_BUFFERS: Final = "160MB"
 GROWN_SIZE: Final = "3Gi"
 GROWN_MEMORY: Final = "320Mi"
 CLAIM: Final = kn.statefulset_claim(kn.DATA_VOLUME, PRIMARY_NAME)
+RESTORED_NAME: Final = RestoreSettings().name
+RESTORED_POD: Final = f"{RESTORED_NAME}-0"
+RESTORE_READY_TIMEOUT: Final = 600.0
 
 
 @dataclass
@@ -209,10 +213,65 @@ class Day2Changes:
         step.detail = "; ".join(problems) or (f"refused first: {lines[0]}" if lines else "")
         return step
 
+    def replaced_statefulset(self) -> Day2Step:
+        """`pulumi up --replace` of the primary's StatefulSet: made again around its pod,
+        which keeps running; the state then describes objects that exist."""
+        rows = self.events.rows()
+        before = self.server_identity()
+        parent, kind = "pgpitr:index:PostgresInstance", "kubernetes:apps/v1:StatefulSet"
+        urn = f"urn:pulumi:{STACK}::pgpitr::{parent}${kind}::{PRIMARY_NAME}-statefulset"
+        with self.probing() as probe:
+            self.tools.pulumi("up", "--yes", "--skip-preview", "--replace", urn)
+            self.events.wait_primary()
+        problems = [] if self.pods.kubectl("get", "statefulset", PRIMARY_NAME, "--output=name") else ["no StatefulSet"]
+        restarted = self.server_identity() != before
+        if restarted:
+            problems.append("the pod was restarted")
+        rows_ok = self.events.rows() == rows
+        problems += [self.no_changes()]
+        problems = [problem for problem in problems if problem]
+        return Day2Step(
+            "pulumi up --replace of the StatefulSet",
+            restarted,
+            probe.downtime_s,
+            rows_ok,
+            not problems and rows_ok,
+            "; ".join(problems),
+        )
+
     def new_resources(self) -> Day2Step:
         return self.change(
             f"resources.requests.memory: {GROWN_MEMORY}", f"resources.requests.memory={GROWN_MEMORY}", True
         )
+
+    def restore_action(self) -> Day2Step:
+        """A restored copy, then `restore.action: pause` on it: a new copy (a new claim),
+        paused at the target; the primary untouched. The copy is removed afterwards."""
+        before = self.server_identity()
+        claim_of = "--output=jsonpath={.spec.volumeClaimTemplates[0].metadata.name}"
+        self.tools.pulumi("config", "set", "--path", "restore.enabled", "true")
+        self.up()
+        self.pods.wait_ready(RESTORED_POD, RESTORE_READY_TIMEOUT)
+        first_claim = self.pods.kubectl("get", "statefulset", RESTORED_NAME, claim_of)
+        self.tools.pulumi("config", "set", "--path", "restore.action", "pause")
+        self.up()
+        self.pods.wait_ready(RESTORED_POD, RESTORE_READY_TIMEOUT)
+        second_claim = self.pods.kubectl("get", "statefulset", RESTORED_NAME, claim_of)
+        annotation = self.pods.annotation(RESTORED_POD, kn.RESTORE_TARGET_ANNOTATION)
+        paused = self.pods.sql(RESTORED_POD, "SELECT pg_is_in_recovery()") == "t"
+        problems = []
+        if second_claim == first_claim:
+            problems.append(f"the copy kept its claim {first_claim}")
+        if "action=pause" not in annotation or not paused:
+            problems.append(f"the copy was made for {annotation!r}, in recovery: {paused}")
+        self.tools.pulumi("config", "rm", "--path", "restore.action")
+        self.tools.pulumi("config", "set", "--path", "restore.enabled", "false")
+        self.up()
+        restarted = self.server_identity() != before
+        if restarted:
+            problems.append("the primary restarted")
+        detail = "; ".join(problems) or f"{first_claim} -> {second_claim}, {annotation}"
+        return Day2Step("restore.action: pause on a running copy", restarted, 0.0, True, not problems, detail)
 
     def all(self) -> list[Day2Step]:
         steps = []
@@ -222,7 +281,9 @@ class Day2Changes:
             self.restart_needed,
             self.bad_value,
             self.larger_volume,
+            self.replaced_statefulset,
             self.new_resources,
+            self.restore_action,
         ):
             try:
                 steps.append(change())

@@ -10,10 +10,10 @@ import sys
 from typing import Any
 
 from cluster.cli import Tools
-from cluster.config import DEFAULT_NAMESPACE, WorkDir
+from cluster.config import DEFAULT_NAMESPACE, STACK, WorkDir
 from cluster.lifecycle import Cluster
 from cluster.pods import Pods
-from cluster.scenario import PRIMARY_POD, READY_TIMEOUT, STACK, STACK_FILE
+from cluster.scenario import PRIMARY_POD, READY_TIMEOUT, STACK_FILE
 from cluster.state import Progress
 from pgpitr.settings.stack import PRIMARY_NAME
 

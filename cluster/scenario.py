@@ -21,8 +21,10 @@ running pgpitr's image; restores set with `pulumi config` and checked row by row
 7. Day-2 changes through `pulumi up` (cluster/day2.py), each an entry of `day2`: no drift
    after a refresh; work_mem reloaded without a restart; shared_buffers with one restart;
    a bad value refused at preview; a larger volume (refused while the StorageClass cannot
-   expand, then grown in place); new resources with one restart. Each records the
-   restart, a 100 ms client's longest time without a connection, and the rows.
+   expand, then grown in place); `pulumi up --replace` of the StatefulSet (its pod
+   kept); new resources with one restart; `restore.action` on a running copy (a new
+   copy). Each records the restart, a 100 ms client's longest time without a
+   connection, and the rows.
 8. `pulumi destroy`: no pgpitr object left; `cluster down`: the machine as it was.
 
 The last line on stdout is one JSON object (README "A local Kubernetes").
@@ -42,7 +44,7 @@ from typing import Any, Final
 from cluster import s3, snapshot
 from cluster.archive_events import ArchiveEvent, ArchiveEvents
 from cluster.cli import Tools, program_errors
-from cluster.config import BUCKET, DEFAULT_NAMESPACE, WorkDir
+from cluster.config import BUCKET, DEFAULT_NAMESPACE, STACK, WorkDir
 from cluster.day2 import Day2Changes, Day2Step
 from cluster.lifecycle import Cluster
 from cluster.pods import MONITORING_RESOURCES, Pods, pgpitr_objects
@@ -56,7 +58,6 @@ from pgpitr.settings.restore import RestoreSettings
 from pgpitr.settings.stack import PRIMARY_NAME
 from pgpitr_runtime.archive import LOCATIONS_SUFFIX, MANIFEST_OBJECT
 
-STACK: Final = "local"
 STACK_FILE: Final = REPOSITORY_ROOT / f"Pulumi.{STACK}.yaml"
 PRIMARY_POD: Final = f"{PRIMARY_NAME}-0"
 RESTORED_POD: Final = f"{RestoreSettings().name}-0"
@@ -69,7 +70,7 @@ ARCHIVE_TIMEOUT: Final = 120.0
 EXPORTER_TIMEOUT: Final = 60.0
 MISSPELT_KEY: Final = "backup.shedule"
 ARCHIVE_EVENTS: Final = 4
-DAY2_CHANGES: Final = 6
+DAY2_CHANGES: Final = 8
 
 
 @dataclass
