@@ -62,6 +62,8 @@ class InstanceSpec:
     storage: StorageSettings
     resources: ResourceSettings
     restore: RestoreSpec | None = None
+    ready_timeout_minutes: int | None = None
+    """How long Pulumi waits for the pod to become Ready (None: the provider's 10 minutes)."""
     volume_size: pulumi.Input[str] | None = None
     """The data volume's size, when it must wait for a check (components.volume_growth);
     else storage.size."""
@@ -263,6 +265,12 @@ def postgres_container(spec: InstanceSpec) -> k8s.core.v1.ContainerArgs:
     )
 
 
+def ready_timeouts(minutes: int | None) -> pulumi.CustomTimeouts | None:
+    if minutes is None:
+        return None
+    return pulumi.CustomTimeouts(create=f"{minutes}m", update=f"{minutes}m")
+
+
 def config_reloader_container(spec: InstanceSpec) -> k8s.core.v1.ContainerArgs:
     """Reloads the server when the kubelet updates postgresql.conf (docker/bin/pgpitr-config-reloader)."""
     return k8s.core.v1.ContainerArgs(
@@ -393,7 +401,9 @@ class PostgresInstance(pulumi.ComponentResource):
                 ],
             ),
             # A replacement keeps the name, so the old StatefulSet must go first.
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            opts=pulumi.ResourceOptions(
+                parent=self, delete_before_replace=True, custom_timeouts=ready_timeouts(spec.ready_timeout_minutes)
+            ),
         )
         if spec.restore is None:
             # The size as set, not as checked: it is known at preview, so the preview's

@@ -237,6 +237,7 @@ def build(settings: StackSettings) -> StackOutputs:
                     recovery_env=restore_settings_environment(restore),
                     target_summary=target_summary,
                 ),
+                ready_timeout_minutes=restore.ready_timeout_minutes,
                 startup_seconds=STARTUP_SECONDS,
                 extra_containers=sidecars,
                 extra_volumes=sidecar_volumes,

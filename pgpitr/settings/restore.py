@@ -72,6 +72,11 @@ class RestoreSettings(SettingsModel):
     action: Literal["promote", "pause", "shutdown"] = "promote"
     name: str = Field("postgres-restored")
     archive: bool = False
+    ready_timeout_minutes: int = Field(30, ge=10, le=1440)
+    """How long `pulumi up` waits for the copy to become Ready: its restore and its replay.
+    Past it the `up` fails, naming the copy, while the restore goes on; raise it for a
+    large database or a long replay. Not part of what the copy is made for: changing it
+    restores nothing."""
 
     @field_validator("backup")
     @classmethod

@@ -71,3 +71,19 @@ def test_an_unchanged_size_reads_nothing_from_the_cluster(dev_config: dict[str, 
     recorded = grown(dev_config, "50Gi", "50Gi", expandable=False)
     assert not recorded.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
     assert claim_template_size(recorded) == "50Gi"
+
+
+def test_pulumi_waits_for_a_restored_copy_as_long_as_the_setting_says(dev_config: dict[str, Any]) -> None:
+    restore = {"enabled": True, "target": {"latest": True}}
+    recorded = run_program({**dev_config, "pgpitr:restore": {**restore, "readyTimeoutMinutes": 240}})
+    timeouts = recorded.options(STATEFULSET, "postgres-restored-statefulset").custom_timeouts
+    assert timeouts is not None and timeouts.create == timeouts.update == "240m"
+    assert recorded.options(STATEFULSET, "postgres-statefulset").custom_timeouts is None
+    default = run_program({**dev_config, "pgpitr:restore": restore})
+    default_timeouts = default.options(STATEFULSET, "postgres-restored-statefulset").custom_timeouts
+    assert default_timeouts is not None and default_timeouts.create == "30m"
+    claim = "volumeClaimTemplates"
+    assert (
+        recorded.one(STATEFULSET, "postgres-restored-statefulset").inputs["spec"][claim]
+        == default.one(STATEFULSET, "postgres-restored-statefulset").inputs["spec"][claim]
+    ), "the timeout makes no new copy"
