@@ -54,7 +54,7 @@ bench-reproduce: setup
 		status=$$?; cat bench/reproduction/comparison.json; exit $$status
 
 # The local Kubernetes (README "A local Kubernetes"): its toolchain built from source and
-# cached in .tools/ (about 20 minutes cold on 2 cores, seconds when cached).
+# cached in .tools/ (15 to 20 minutes cold on 2 cores, seconds when cached).
 cluster-tools: setup
 	$(PY) -m cluster.toolchain
 
