@@ -5,6 +5,7 @@ started (the language host, provider plugins) is killed with it; a failure is on
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 from collections.abc import Sequence
@@ -22,11 +23,20 @@ PULUMI_TIMEOUT: Final = 900.0
 KUBECTL_TIMEOUT: Final = 60.0
 
 
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b")
+"""The last line of a Python traceback: the exception and its message."""
+
+
 def last_line(result: subprocess.CompletedProcess[str]) -> str:
-    """The most telling line of a failed command: its last `error:` line, else its last line."""
+    """The most telling line of a failed command: its last `error:` line, else its last
+    line; a program's unhandled exception with the exception itself."""
     lines = [line.strip() for line in (result.stderr + "\n" + result.stdout).splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("error:") and "unhandled error" not in line]
-    return (errors or lines or ["(no output)"])[-1]
+    chosen = (errors or lines or ["(no output)"])[-1]
+    raised = [line for line in lines if EXCEPTION_LINE.match(line)]
+    if chosen.endswith("unhandled exception:") and raised:
+        chosen = f"{chosen} {raised[-1]}"
+    return chosen
 
 
 @dataclass(frozen=True)
