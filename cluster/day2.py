@@ -249,6 +249,12 @@ class Day2Changes:
         paused at the target; the primary untouched. The copy is removed afterwards."""
         before = self.server_identity()
         claim_of = "--output=jsonpath={.spec.volumeClaimTemplates[0].metadata.name}"
+        # The scenario's xid target is of an earlier life of the database (destroy and up
+        # started a new timeline, and a catch-up backup of it may already be newer than the
+        # xid), so the copy here is made for the backup's own consistent point.
+        for kind in ("time", "xid"):
+            self.tools.pulumi("config", "rm", "--path", f"restore.target.{kind}", check=False)
+        self.tools.pulumi("config", "set", "--path", "restore.target.immediate", "true")
         self.tools.pulumi("config", "set", "--path", "restore.enabled", "true")
         self.up()
         self.pods.wait_ready(RESTORED_POD, RESTORE_READY_TIMEOUT)
@@ -270,6 +276,7 @@ class Day2Changes:
         restarted = self.server_identity() != before
         if restarted:
             problems.append("the primary restarted")
+        self.tools.pulumi("config", "rm", "--path", "restore.target.immediate")
         detail = "; ".join(problems) or f"{first_claim} -> {second_claim}, {annotation}"
         return Day2Step("restore.action: pause on a running copy", restarted, 0.0, True, not problems, detail)
 
