@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from pgpitr.parameters.check import restart_fingerprint
+from pgpitr.parameters.values import Scalar
 from pgpitr_runtime import names
 from pgpitr_runtime.recovery import quote_setting
 
@@ -49,8 +50,6 @@ PERFORMANCE_DEFAULTS: Final[Mapping[str, str | int | float | bool]] = {
     "checkpoint_timeout": "15min",
     "checkpoint_completion_target": 0.9,
 }
-
-Scalar = str | int | float | bool
 
 
 def literal(value: Scalar) -> str:

@@ -32,7 +32,7 @@ def problems(parameters: Mapping[str, Scalar], major: int) -> dict[str, str]:
             continue
         wrong = problem(parameter, value)
         if wrong is not None:
-            found[name] = f"{wrong} for PostgreSQL {major} (got {value!r})" if "(got" not in wrong else wrong
+            found[name] = f"{wrong} for PostgreSQL {major} (got {value!r})"
     return found
 
 

@@ -13,6 +13,7 @@ from typing import Final
 from pgpitr.parameters.catalogue import Parameter
 
 Scalar = str | int | float | bool
+"""A postgresql.conf value as stack config gives it (pgpitr.postgresql_conf writes it)."""
 
 _BOOL_WORDS: Final = ("true", "false", "yes", "no", "on", "off", "1", "0")
 _MEMORY_UNITS: Final = {"B": 1, "kB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
@@ -62,7 +63,7 @@ def _with_unit(value: float, unit: str, parameter: Parameter) -> float | str:
     of fractions to the next smaller unit), or what is wrong."""
     units = _units_of(parameter.unit or "")
     if units is None:
-        return "takes no unit"
+        return f"is not {_describe(parameter)}"
     if unit not in units:
         return f"valid units for it are {', '.join(units)}"
     names = list(units)
@@ -104,7 +105,7 @@ def _numeric_problem(text: str, parameter: Parameter) -> str | None:
     if rest:
         converted = _with_unit(value, rest, parameter)
         if isinstance(converted, str):
-            return f"{converted} (got {text!r})" if converted != "takes no unit" else f"is not {_describe(parameter)}"
+            return converted
         value = converted
     if integer:
         value = _round(value)

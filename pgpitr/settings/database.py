@@ -5,7 +5,8 @@ from typing import Literal, Self
 
 from pydantic import Field, RootModel, field_validator, model_validator
 
-from pgpitr.postgresql_conf import OWNED_SETTINGS, Scalar
+from pgpitr.parameters.values import Scalar
+from pgpitr.postgresql_conf import OWNED_SETTINGS
 from pgpitr.quantities import is_byte_quantity, parse_quantity
 from pgpitr.settings.base import SettingsModel
 
