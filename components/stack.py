@@ -17,7 +17,7 @@ from components.monitoring import Monitoring
 from components.postgres_instance import InstanceSpec, PostgresInstance, RestoreSpec
 from components.previous_deployment import previous_outputs
 from components.verification import Verification
-from components.volume_growth import expandable_size, grows
+from components.volume_growth import expandable_size
 from pgpitr import kubernetes_names as kn
 from pgpitr.container_env import restore_settings_environment, restore_target_summary, restored_archive_path
 from pgpitr.deployed import guards
@@ -101,7 +101,7 @@ def primary_volume_size(
     settings: StackSettings, previous: DeployedSettings | None, deployed: DeployedSettings
 ) -> pulumi.Output[str] | None:
     """A grown size waits for the check that its StorageClass can expand it; None: as set."""
-    if not grows(previous, deployed):
+    if not guards.volume_grows(previous, deployed):
         return None
     claim = kn.statefulset_claim(kn.DATA_VOLUME, PRIMARY_NAME)
     return expandable_size(claim, settings.namespace, settings.storage.size)
@@ -151,13 +151,7 @@ def build(settings: StackSettings) -> StackOutputs:
             keys=keys,
             storage=settings.storage,
             resources=settings.resources,
-            volume_size=(
-                expandable_size(
-                    kn.statefulset_claim(kn.DATA_VOLUME, PRIMARY_NAME), settings.namespace, settings.storage.size
-                )
-                if grows(previous, deployed)
-                else None
-            ),
+            volume_size=primary_volume_size(settings, previous, deployed),
             startup_seconds=STARTUP_SECONDS,
             extra_containers=sidecars,
             extra_volumes=sidecar_volumes,

@@ -14,18 +14,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from pgpitr.deployed.record import DeployedSettings
-from pgpitr.quantities import parse_quantity
-
 ORPHAN_ON_DELETE = {"pulumi.com/deletionPropagationPolicy": "orphan"}
 """On a StatefulSet: its replacement leaves its pods and volumes running, for the new
 StatefulSet to adopt."""
-
-
-def grows(previous: DeployedSettings | None, current: DeployedSettings) -> bool:
-    if previous is None or previous.storage_size is None or current.storage_size is None:
-        return False
-    return parse_quantity(current.storage_size) > parse_quantity(previous.storage_size)
 
 
 def expandable_size(claim: str, namespace: str, size: str) -> pulumi.Output[str]:

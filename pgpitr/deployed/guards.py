@@ -74,6 +74,13 @@ def refusals(previous: DeployedSettings | None, current: DeployedSettings, stack
     return found
 
 
+def volume_grows(previous: DeployedSettings | None, current: DeployedSettings) -> bool:
+    """`storage.size` is larger than the last deployment's (False when either is unknown)."""
+    if previous is None or previous.storage_size is None or current.storage_size is None:
+        return False
+    return parse_quantity(current.storage_size) > parse_quantity(previous.storage_size)
+
+
 def storage_refusals(previous: DeployedSettings, current: DeployedSettings) -> list[str]:
     """A volume grows in place; it cannot shrink or move to another StorageClass."""
     found = []
