@@ -124,15 +124,14 @@ class Day2Changes:
         preview = self.tools.pulumi("preview", check=False)
         return program_errors(preview.stdout + preview.stderr, marker), preview.returncode != 0
 
-    def change(self, change: str, apply: str, expect_restart: bool) -> Day2Step:
-        """`pulumi config set --path` each `key=value` of `apply`, then `pulumi up` with the
-        client probing; restarted at most once, as `expect_restart` says, and no row lost."""
+    def change(self, key: str, value: str, expect_restart: bool) -> Day2Step:
+        """`pulumi config set --path key value`, then `pulumi up` with the client probing;
+        restarted at most once, as `expect_restart` says, and no row lost."""
+        change = f"{key}: {value}"
         rows = self.events.rows()
         before = self.server_identity()
         with self.probing() as probe:
-            for assignment in apply.split():
-                key, _, value = assignment.partition("=")
-                self.tools.pulumi("config", "set", "--path", key, value)
+            self.tools.pulumi("config", "set", "--path", key, value)
             self.up()
             self.events.wait_primary()
         after = self.server_identity()
@@ -154,7 +153,7 @@ class Day2Changes:
         return Day2Step("preview, refresh, preview: no changes", False, 0.0, True, not problems, "; ".join(problems))
 
     def reload_only(self) -> Day2Step:
-        step = self.change(f"postgresql.work_mem: {WORK_MEM}", f"postgresql.work_mem={WORK_MEM}", False)
+        step = self.change("postgresql.work_mem", WORK_MEM, False)
         try:
             wait_for(lambda: self.pods.sql(PRIMARY_POD, "SHOW work_mem") == WORK_MEM, RELOAD_TIMEOUT, "work_mem", 2)
         except HarnessError as error:
@@ -162,9 +161,7 @@ class Day2Changes:
         return step
 
     def restart_needed(self) -> Day2Step:
-        step = self.change(
-            f"postgresql.shared_buffers: {SHARED_BUFFERS}", f"postgresql.shared_buffers={SHARED_BUFFERS}", True
-        )
+        step = self.change("postgresql.shared_buffers", SHARED_BUFFERS, True)
         shown = self.pods.sql(PRIMARY_POD, "SHOW shared_buffers")
         pending = self.pods.sql(PRIMARY_POD, "SELECT count(*) FROM pg_settings WHERE pending_restart")
         if shown != SHARED_BUFFERS or pending != "0":
@@ -197,7 +194,7 @@ class Day2Changes:
             [] if failed and len(lines) == 1 else [f"unexpandable class: one refusing line expected; got {lines}"]
         )
         self.tools.kubectl("patch", "storageclass", STORAGE_CLASS, "--patch", '{"allowVolumeExpansion": true}')
-        step = self.change(f"storage.size: {GROWN_SIZE}", f"storage.size={GROWN_SIZE}", False)
+        step = self.change("storage.size", GROWN_SIZE, False)
         requested = self.pods.kubectl("get", "pvc", CLAIM, "--output=jsonpath={.spec.resources.requests.storage}")
         template = self.pods.kubectl(
             "get",
@@ -240,9 +237,7 @@ class Day2Changes:
         )
 
     def new_resources(self) -> Day2Step:
-        return self.change(
-            f"resources.requests.memory: {GROWN_MEMORY}", f"resources.requests.memory={GROWN_MEMORY}", True
-        )
+        return self.change("resources.requests.memory", GROWN_MEMORY, True)
 
     def restore_action(self) -> Day2Step:
         """A restored copy, then `restore.action: pause` on it: a new copy (a new claim),
